@@ -1,0 +1,197 @@
+package dev.aggregator;
+
+import dev.aggregator.aggregation.RollupEngine;
+import dev.aggregator.event.Hashing;
+import dev.aggregator.ingestion.Deduplicator;
+import dev.aggregator.ingestion.EventDecoder;
+import dev.aggregator.ingestion.IngestPipeline;
+import dev.aggregator.processing.AggregationRunner;
+import dev.aggregator.processing.Lifecycle;
+import dev.aggregator.query.QueryEngine;
+import dev.aggregator.query.QueryParser;
+import dev.aggregator.storage.DeadLetterLog;
+import dev.aggregator.storage.FileEventLog;
+import dev.aggregator.storage.LoggedEvent;
+import dev.aggregator.storage.RecoveryReport;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The embedded engine, assembled: decoder, dedup, write-ahead log, aggregation, rollups, queries
+ * and dead letters, all in one process over one data directory. No HTTP: the server wires this to
+ * the network, tests and benchmarks use it directly.
+ *
+ * <pre>{@code
+ * try (Aggregator agg = Aggregator.open(EngineConfig.defaults(Path.of("data")))) {
+ *   DecodedBatch batch = agg.decoder().decodeBatch(body, BodyFormat.NDJSON, "http");
+ *   agg.pipeline().submit(batch.events()).join();  // durable once this completes
+ *   QueryResult r = agg.queries().run(agg.queryParser().parse(params));
+ * }
+ * }</pre>
+ *
+ * <p>Opening replays the whole event log into the rollups and the dedup memory before it returns.
+ */
+public final class Aggregator implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(Aggregator.class);
+  private static final int REPLAY_CHUNK = 4096;
+
+  private final EngineConfig config;
+  private final LongSupplier clock;
+  private final Lifecycle lifecycle = new Lifecycle();
+  private final DeadLetterLog deadLetters;
+  private final RollupEngine rollups;
+  private final Deduplicator dedup;
+  private final AggregationRunner runner;
+  private final FileEventLog log;
+  private final IngestPipeline pipeline;
+  private final EventDecoder decoder;
+  private final QueryEngine queries;
+  private final QueryParser queryParser;
+  private final RecoveryReport recovery;
+
+  private Aggregator(EngineConfig config, LongSupplier clock) throws IOException {
+    this.config = config;
+    this.clock = clock;
+    this.deadLetters =
+        new DeadLetterLog(config.dataDir().resolve("deadletters"), config.deadLetterCapacity());
+    this.rollups = new RollupEngine(config.tiers(), config.maxRollupBuckets(), config.lateness());
+    this.dedup = new Deduplicator(config.dedupWindow(), config.dedupMaxIds());
+    this.runner = new AggregationRunner(rollups, lifecycle, deadLetters, clock);
+    List<LoggedEvent> chunk = new ArrayList<>(REPLAY_CHUNK);
+    this.log =
+        FileEventLog.open(
+            config.dataDir().resolve("wal"),
+            new FileEventLog.Options(config.segmentBytes(), 8 << 20),
+            0,
+            logged -> {
+              if (logged.event().id() != null) {
+                dedup.markIfNew(Hashing.hash64(logged.event().id()), logged.arrivalMillis());
+              }
+              chunk.add(logged);
+              if (chunk.size() == REPLAY_CHUNK) {
+                runner.replay(chunk);
+                chunk.clear();
+              }
+            });
+    runner.replay(chunk);
+    this.recovery = log.recoveryReport();
+    LOG.info(
+        "replayed {} events from {} log segment(s) in {} ms{}",
+        recovery.replayed(),
+        recovery.segments(),
+        recovery.millis(),
+        recovery.truncated() ? " (cut " + recovery.truncatedBytes() + " bytes of torn tail)" : "");
+    runner.start();
+    this.pipeline = new IngestPipeline(log, dedup, runner, lifecycle, config.maxInFlight(), clock);
+    this.decoder = new EventDecoder(config.limits(), clock);
+    this.queries = new QueryEngine(rollups, clock);
+    this.queryParser = new QueryParser(clock, config.maxQueryPoints());
+  }
+
+  /** Opens the engine on {@code config.dataDir()} with the system clock. */
+  public static Aggregator open(EngineConfig config) throws IOException {
+    return new Aggregator(config, System::currentTimeMillis);
+  }
+
+  /** Opens the engine with a given clock (tests). */
+  public static Aggregator open(EngineConfig config, LongSupplier clock) throws IOException {
+    return new Aggregator(config, clock);
+  }
+
+  public EngineConfig config() {
+    return config;
+  }
+
+  public LongSupplier clock() {
+    return clock;
+  }
+
+  public EventDecoder decoder() {
+    return decoder;
+  }
+
+  public IngestPipeline pipeline() {
+    return pipeline;
+  }
+
+  public QueryEngine queries() {
+    return queries;
+  }
+
+  public QueryParser queryParser() {
+    return queryParser;
+  }
+
+  public RollupEngine rollups() {
+    return rollups;
+  }
+
+  public Lifecycle lifecycle() {
+    return lifecycle;
+  }
+
+  public DeadLetterLog deadLetters() {
+    return deadLetters;
+  }
+
+  public Deduplicator dedup() {
+    return dedup;
+  }
+
+  public FileEventLog log() {
+    return log;
+  }
+
+  public AggregationRunner runner() {
+    return runner;
+  }
+
+  /** What opening the log found. */
+  public RecoveryReport recovery() {
+    return recovery;
+  }
+
+  /** Registers the engine's own metrics. */
+  public void register(PrometheusRegistry registry) {
+    lifecycle.register(registry);
+    registry.register(log.syncHistogram());
+    registry.register(
+        GaugeWithCallback.builder()
+            .name("aggregator_rollup_buckets")
+            .help("Rollup buckets held in memory across tiers")
+            .callback(cb -> cb.call(rollups.bucketCount()))
+            .build());
+    registry.register(
+        GaugeWithCallback.builder()
+            .name("aggregator_dedup_ids")
+            .help("Client ids remembered for deduplication")
+            .callback(cb -> cb.call(dedup.size()))
+            .build());
+    registry.register(
+        GaugeWithCallback.builder()
+            .name("aggregator_wal_bytes")
+            .help("Bytes of write-ahead log segments on disk")
+            .callback(cb -> cb.call(log.stats().diskBytes()))
+            .build());
+    registry.register(
+        GaugeWithCallback.builder()
+            .name("aggregator_dead_letters")
+            .help("Dead letters kept")
+            .callback(cb -> cb.call(deadLetters.size()))
+            .build());
+  }
+
+  /** Stops intake, lets aggregation finish what is durable, and closes files. */
+  @Override
+  public void close() {
+    log.close();
+    runner.close();
+    deadLetters.close();
+  }
+}

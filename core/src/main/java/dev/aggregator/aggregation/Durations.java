@@ -1,0 +1,58 @@
+package dev.aggregator.aggregation;
+
+import java.time.Duration;
+
+/**
+ * Parses and prints the short durations of the API and configuration: {@code 500ms, 30s, 5m, 6h,
+ * 30d, 1w}.
+ */
+public final class Durations {
+  private Durations() {}
+
+  /**
+   * @throws IllegalArgumentException with a sentence saying what is accepted
+   */
+  public static Duration parse(String text) {
+    String s = text.trim();
+    int split = 0;
+    while (split < s.length() && Character.isDigit(s.charAt(split))) {
+      split++;
+    }
+    if (split == 0 || split == s.length()) {
+      throw bad(text);
+    }
+    long n;
+    try {
+      n = Long.parseLong(s.substring(0, split));
+    } catch (NumberFormatException e) {
+      throw bad(text);
+    }
+    return switch (s.substring(split)) {
+      case "ms" -> Duration.ofMillis(n);
+      case "s" -> Duration.ofSeconds(n);
+      case "m" -> Duration.ofMinutes(n);
+      case "h" -> Duration.ofHours(n);
+      case "d" -> Duration.ofDays(n);
+      case "w" -> Duration.ofDays(7 * n);
+      default -> throw bad(text);
+    };
+  }
+
+  /** The shortest exact form: {@code 90s} stays {@code 90s}, {@code 6h} prints {@code 6h}. */
+  public static String format(Duration d) {
+    long ms = d.toMillis();
+    long[] units = {604_800_000L, 86_400_000L, 3_600_000L, 60_000L, 1_000L};
+    String[] names = {"w", "d", "h", "m", "s"};
+    for (int i = 0; i < units.length; i++) {
+      if (ms != 0 && ms % units[i] == 0) {
+        return ms / units[i] + names[i];
+      }
+    }
+    return ms + "ms";
+  }
+
+  private static IllegalArgumentException bad(String text) {
+    return new IllegalArgumentException(
+        "'" + text + "' is not a duration; use a number and a unit: ms, s, m, h, d or w (e.g. 5m)");
+  }
+}

@@ -1,0 +1,676 @@
+package dev.aggregator.ingestion;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.exc.InputCoercionException;
+import dev.aggregator.event.Event;
+import dev.aggregator.event.EventProperties;
+import dev.aggregator.event.Timestamps;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.LongSupplier;
+
+/**
+ * Decodes request bodies into validated, cleaned {@link Event}s with Jackson's streaming parser,
+ * applying every rule of the event contract (DESIGN §3).
+ *
+ * <p>A record with errors is parsed to its end so that all its errors are reported at once, and the
+ * records after it are still read: one bad event never costs the good ones. Only a body that cannot
+ * be framed at all (broken JSON syntax outside an NDJSON line) is rejected as a whole.
+ *
+ * <pre>{@code
+ * EventDecoder decoder = new EventDecoder(IngestLimits.defaults(), System::currentTimeMillis);
+ * DecodedBatch batch = decoder.decodeBatch(body, BodyFormat.NDJSON, "http");
+ * batch.events();     // the valid events, cleaned
+ * batch.rejections(); // the rest, each with its field errors
+ * }</pre>
+ *
+ * <p>Thread-safe: one instance serves every event loop.
+ */
+public final class EventDecoder {
+  /** How much of a rejected record's JSON the dead-letter log keeps. */
+  static final int MAX_RAW_CHARS = 2048;
+
+  private static final JsonFactory JSON = new JsonFactory();
+
+  private final IngestLimits limits;
+  private final LongSupplier nowMillis;
+  private final String futureSkewText;
+
+  public EventDecoder(IngestLimits limits, LongSupplier nowMillis) {
+    this.limits = limits;
+    this.nowMillis = nowMillis;
+    this.futureSkewText = describe(limits.maxFutureSkew());
+  }
+
+  public IngestLimits limits() {
+    return limits;
+  }
+
+  /**
+   * Decodes the body of {@code POST /api/events}: exactly one event object.
+   *
+   * @throws MalformedBodyException if the body is not a single JSON object
+   */
+  public DecodedBatch decodeOne(byte[] body, String defaultSource) throws MalformedBodyException {
+    Collector out = new Collector(body);
+    try (JsonParser p = JSON.createParser(body)) {
+      JsonToken first = p.nextToken();
+      if (first == JsonToken.START_ARRAY) {
+        throw new MalformedBodyException(
+            "this endpoint takes one event object; send arrays to /api/events/batch");
+      }
+      if (first != JsonToken.START_OBJECT) {
+        throw new MalformedBodyException("expected one JSON event object");
+      }
+      decodeRecord(p, 0, defaultSource, out);
+      if (p.nextToken() != null) {
+        throw new MalformedBodyException("unexpected content after the event object");
+      }
+    } catch (JsonProcessingException e) {
+      throw malformed(e);
+    } catch (IOException e) {
+      throw new IllegalStateException("reading an in-memory body cannot fail", e);
+    }
+    return out.result(1);
+  }
+
+  /**
+   * Decodes a batch body: a JSON array, {@code {"events": [...]}}, or NDJSON.
+   *
+   * @throws MalformedBodyException if a JSON body is not well-formed
+   * @throws BatchTooLargeException if the body holds more than {@link
+   *     IngestLimits#maxBatchEvents()} events
+   */
+  public DecodedBatch decodeBatch(byte[] body, BodyFormat format, String defaultSource)
+      throws MalformedBodyException, BatchTooLargeException {
+    return format == BodyFormat.NDJSON
+        ? decodeNdjson(body, defaultSource)
+        : decodeJsonBatch(body, defaultSource);
+  }
+
+  private DecodedBatch decodeJsonBatch(byte[] body, String defaultSource)
+      throws MalformedBodyException, BatchTooLargeException {
+    Collector out = new Collector(body);
+    int count = 0;
+    try (JsonParser p = JSON.createParser(body)) {
+      JsonToken first = p.nextToken();
+      if (first == JsonToken.START_OBJECT) {
+        if (!seekEventsArray(p)) {
+          throw new MalformedBodyException(
+              "expected a JSON array of events or an object {\"events\": [...]}");
+        }
+      } else if (first != JsonToken.START_ARRAY) {
+        throw new MalformedBodyException(
+            "expected a JSON array of events or an object {\"events\": [...]}");
+      }
+      JsonToken t;
+      while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+        if (t == null) {
+          throw new MalformedBodyException("the events array is not closed");
+        }
+        checkBatchSize(++count);
+        if (t == JsonToken.START_OBJECT) {
+          decodeRecord(p, count - 1, defaultSource, out);
+        } else {
+          int start = (int) p.currentTokenLocation().getByteOffset();
+          p.skipChildren();
+          out.reject(
+              count - 1,
+              List.of(new FieldError(count - 1, null, "an event must be a JSON object")),
+              start,
+              (int) p.currentLocation().getByteOffset());
+        }
+      }
+    } catch (JsonProcessingException e) {
+      throw malformed(e);
+    } catch (IOException e) {
+      throw new IllegalStateException("reading an in-memory body cannot fail", e);
+    }
+    return out.result(count);
+  }
+
+  /** Moves the parser into the array of field "events"; other fields of the wrapper are ignored. */
+  private static boolean seekEventsArray(JsonParser p) throws IOException {
+    while (p.nextToken() == JsonToken.FIELD_NAME) {
+      String name = p.currentName();
+      JsonToken value = p.nextToken();
+      if ("events".equals(name) && value == JsonToken.START_ARRAY) {
+        return true;
+      }
+      p.skipChildren();
+    }
+    return false;
+  }
+
+  private DecodedBatch decodeNdjson(byte[] body, String defaultSource)
+      throws BatchTooLargeException {
+    Collector out = new Collector(body);
+    int count = 0;
+    int lineStart = 0;
+    while (lineStart < body.length) {
+      int lineEnd = lineStart;
+      while (lineEnd < body.length && body[lineEnd] != '\n') {
+        lineEnd++;
+      }
+      if (!isBlank(body, lineStart, lineEnd)) {
+        checkBatchSize(++count);
+        decodeLine(body, lineStart, lineEnd - lineStart, count - 1, defaultSource, out);
+      }
+      lineStart = lineEnd + 1;
+    }
+    return out.result(count);
+  }
+
+  private void decodeLine(
+      byte[] body, int offset, int length, int index, String defaultSource, Collector out) {
+    try (JsonParser p = JSON.createParser(body, offset, length)) {
+      if (p.nextToken() != JsonToken.START_OBJECT) {
+        out.reject(
+            index,
+            List.of(new FieldError(index, null, "an event must be a JSON object")),
+            offset,
+            offset + length);
+        return;
+      }
+      int rejectedBefore = out.rejections.size();
+      int acceptedBefore = out.events.size();
+      decodeRecord(p, index, defaultSource, out, offset);
+      if (p.nextToken() != null) {
+        out.undo(acceptedBefore, rejectedBefore);
+        out.reject(
+            index,
+            List.of(new FieldError(index, null, "unexpected content after the event on its line")),
+            offset,
+            offset + length);
+      }
+    } catch (JsonProcessingException e) {
+      out.undo(out.events.size(), out.rejections.size());
+      out.reject(
+          index,
+          List.of(new FieldError(index, null, malformedMessage(e))),
+          offset,
+          offset + length);
+    } catch (IOException e) {
+      throw new IllegalStateException("reading an in-memory body cannot fail", e);
+    }
+  }
+
+  private void checkBatchSize(int count) throws BatchTooLargeException {
+    if (count > limits.maxBatchEvents()) {
+      throw new BatchTooLargeException(
+          "a batch holds at most " + limits.maxBatchEvents() + " events");
+    }
+  }
+
+  private void decodeRecord(JsonParser p, int index, String defaultSource, Collector out)
+      throws IOException {
+    decodeRecord(p, index, defaultSource, out, 0);
+  }
+
+  /**
+   * Reads one event object; the parser stands on its START_OBJECT and is left on its END_OBJECT.
+   * {@code base} is the offset of the parser's input within the body.
+   */
+  private void decodeRecord(JsonParser p, int index, String defaultSource, Collector out, int base)
+      throws IOException {
+    int start = base + (int) p.currentTokenLocation().getByteOffset();
+    RecordReader r = new RecordReader(index, out.properties);
+    JsonToken t;
+    while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
+      String name = p.currentName();
+      p.nextToken();
+      switch (name) {
+        case "id" -> r.id = r.once(name, p, () -> readId(p, r));
+        case "eventType" -> r.eventType = r.once(name, p, () -> readEventType(p, r));
+        case "userId" -> r.userId = r.once(name, p, () -> readUserId(p, r));
+        case "timestamp" -> r.timestamp = r.once(name, p, () -> readTimestamp(p, r));
+        case "source" -> r.source = r.once(name, p, () -> readSource(p, r));
+        case "properties" -> r.once(name, p, () -> readProperties(p, r));
+        default -> p.skipChildren(); // unknown top-level fields are ignored, not errors
+      }
+    }
+    if (t != JsonToken.END_OBJECT) {
+      throw new IllegalStateException("parser left an object without END_OBJECT: " + t);
+    }
+    int end = base + (int) p.currentLocation().getByteOffset();
+    if (r.eventType == null && !r.seen("eventType")) {
+      r.error("eventType", "is required");
+    }
+    if (r.timestamp == null && !r.seen("timestamp")) {
+      r.error("timestamp", "is required");
+    }
+    if (end - start > limits.maxEventBytes()) {
+      r.error(
+          null,
+          "event is " + (end - start) + " bytes; at most " + limits.maxEventBytes() + " allowed");
+    }
+    if (r.errors != null) {
+      r.properties.clear();
+      out.reject(index, r.errors, start, end);
+      return;
+    }
+    out.accept(
+        index,
+        new Event(
+            r.id,
+            r.eventType,
+            r.userId,
+            r.timestamp,
+            r.source == null ? defaultSource : r.source,
+            r.properties.build()));
+  }
+
+  private static String readId(JsonParser p, RecordReader r) throws IOException {
+    String id;
+    if (p.currentToken() == JsonToken.VALUE_STRING) {
+      id = p.getText().strip();
+    } else if (p.currentToken() == JsonToken.VALUE_NUMBER_INT) {
+      id = p.getText();
+    } else if (p.currentToken() == JsonToken.VALUE_NULL) {
+      return null;
+    } else {
+      p.skipChildren();
+      return r.error("id", "must be a string, got " + describe(p.currentToken()));
+    }
+    if (id.isEmpty()) {
+      return r.error("id", "must not be empty; omit it to let the server assign one");
+    }
+    if (id.length() > IngestLimits.MAX_ID_CHARS) {
+      return r.error(
+          "id", "is " + id.length() + " characters; at most " + IngestLimits.MAX_ID_CHARS);
+    }
+    return id;
+  }
+
+  private static String readEventType(JsonParser p, RecordReader r) throws IOException {
+    if (p.currentToken() != JsonToken.VALUE_STRING) {
+      p.skipChildren();
+      return r.error("eventType", "must be a string, got " + describe(p.currentToken()));
+    }
+    String type = p.getText().strip();
+    if (type.isEmpty()) {
+      return r.error("eventType", "must not be empty");
+    }
+    if (type.length() > IngestLimits.MAX_EVENT_TYPE_CHARS) {
+      return r.error(
+          "eventType",
+          "is " + type.length() + " characters; at most " + IngestLimits.MAX_EVENT_TYPE_CHARS);
+    }
+    for (int i = 0; i < type.length(); i++) {
+      if (!isEventTypeChar(type.charAt(i))) {
+        return r.error(
+            "eventType",
+            "\""
+                + abbreviate(type)
+                + "\" has '"
+                + type.charAt(i)
+                + "'; allowed are A-Z a-z 0-9 _ . : -");
+      }
+    }
+    return type;
+  }
+
+  /** Whether {@code c} may appear in an event type: {@code [A-Za-z0-9_.:-]}. */
+  public static boolean isEventTypeChar(char c) {
+    return (c >= 'a' && c <= 'z')
+        || (c >= 'A' && c <= 'Z')
+        || (c >= '0' && c <= '9')
+        || c == '_'
+        || c == '.'
+        || c == ':'
+        || c == '-';
+  }
+
+  private static String readUserId(JsonParser p, RecordReader r) throws IOException {
+    String user;
+    if (p.currentToken() == JsonToken.VALUE_STRING) {
+      user = p.getText().strip();
+    } else if (p.currentToken() == JsonToken.VALUE_NUMBER_INT) {
+      user = p.getText(); // numeric ids are common in SDKs; kept as their decimal text
+    } else if (p.currentToken() == JsonToken.VALUE_NULL) {
+      return null;
+    } else {
+      p.skipChildren();
+      return r.error("userId", "must be a string, got " + describe(p.currentToken()));
+    }
+    if (user.length() > IngestLimits.MAX_USER_ID_CHARS) {
+      return r.error(
+          "userId",
+          "is " + user.length() + " characters; at most " + IngestLimits.MAX_USER_ID_CHARS);
+    }
+    return user.isEmpty() ? null : user;
+  }
+
+  private Long readTimestamp(JsonParser p, RecordReader r) throws IOException {
+    long millis;
+    JsonToken t = p.currentToken();
+    if (t == JsonToken.VALUE_STRING) {
+      String text = p.getText();
+      millis = Timestamps.parseRfc3339(text.strip());
+      if (millis == Timestamps.INVALID) {
+        return r.error(
+            "timestamp",
+            "\""
+                + abbreviate(text)
+                + "\" is not an RFC 3339 date-time such as 2024-01-15T10:30:00Z");
+      }
+    } else if (t == JsonToken.VALUE_NUMBER_INT) {
+      try {
+        millis = p.getLongValue();
+      } catch (InputCoercionException e) {
+        return r.error("timestamp", "is out of range for epoch milliseconds");
+      }
+    } else {
+      p.skipChildren();
+      return r.error(
+          "timestamp",
+          "must be an RFC 3339 string or integer epoch milliseconds, got " + describe(t));
+    }
+    if (millis < 0) {
+      return r.error("timestamp", "is before 1970-01-01T00:00:00Z");
+    }
+    long latest = nowMillis.getAsLong() + limits.maxFutureSkew().toMillis();
+    if (millis > latest) {
+      return r.error(
+          "timestamp",
+          Timestamps.format(millis)
+              + " is more than "
+              + futureSkewText
+              + " ahead of the server's clock");
+    }
+    return millis;
+  }
+
+  private static String readSource(JsonParser p, RecordReader r) throws IOException {
+    if (p.currentToken() == JsonToken.VALUE_NULL) {
+      return null;
+    }
+    if (p.currentToken() != JsonToken.VALUE_STRING) {
+      p.skipChildren();
+      return r.error("source", "must be a string, got " + describe(p.currentToken()));
+    }
+    String source = p.getText().strip();
+    if (source.length() > IngestLimits.MAX_SOURCE_CHARS) {
+      return r.error(
+          "source",
+          "is " + source.length() + " characters; at most " + IngestLimits.MAX_SOURCE_CHARS);
+    }
+    return source.isEmpty() ? null : source;
+  }
+
+  private static Object readProperties(JsonParser p, RecordReader r) throws IOException {
+    JsonToken t = p.currentToken();
+    if (t == JsonToken.VALUE_NULL) {
+      return null;
+    }
+    if (t != JsonToken.START_OBJECT) {
+      p.skipChildren();
+      return r.error("properties", "must be an object, got " + describe(t));
+    }
+    flatten(p, "", 1, r);
+    return null;
+  }
+
+  /** Reads an object of properties into the builder, flattening nested objects with dots. */
+  private static void flatten(JsonParser p, String prefix, int depth, RecordReader r)
+      throws IOException {
+    EventProperties.Builder props = r.properties;
+    while (p.nextToken() == JsonToken.FIELD_NAME) {
+      String name = p.currentName();
+      String key = prefix.isEmpty() ? name : prefix + "." + name;
+      String field = "properties." + key;
+      JsonToken value = p.nextToken();
+      if (name.isEmpty()) {
+        p.skipChildren();
+        r.error(field, "a property key must not be empty");
+        continue;
+      }
+      if (key.length() > IngestLimits.MAX_PROPERTY_KEY_CHARS) {
+        p.skipChildren();
+        r.error(
+            "properties." + abbreviate(key),
+            "key is "
+                + key.length()
+                + " characters; at most "
+                + IngestLimits.MAX_PROPERTY_KEY_CHARS);
+        continue;
+      }
+      switch (value) {
+        case START_OBJECT -> {
+          if (depth >= IngestLimits.MAX_PROPERTY_DEPTH) {
+            p.skipChildren();
+            r.error(
+                field, "objects nest at most " + IngestLimits.MAX_PROPERTY_DEPTH + " levels deep");
+          } else {
+            flatten(p, key, depth + 1, r);
+          }
+          continue;
+        }
+        case START_ARRAY -> {
+          p.skipChildren();
+          r.error(field, "arrays are not supported; send one property per element");
+          continue;
+        }
+        case VALUE_NULL -> {
+          continue; // cleaning: nulls carry nothing
+        }
+        default -> {}
+      }
+      if (props.contains(key)) {
+        r.error(field, "appears twice");
+        continue;
+      }
+      if (props.size() >= IngestLimits.MAX_PROPERTIES) {
+        r.tooManyProperties();
+        continue;
+      }
+      switch (value) {
+        case VALUE_STRING -> {
+          String s = p.getText().strip();
+          int bytes = utf8Length(s);
+          if (bytes > IngestLimits.MAX_PROPERTY_STRING_BYTES) {
+            r.error(
+                field,
+                "string is " + bytes + " bytes; at most " + IngestLimits.MAX_PROPERTY_STRING_BYTES);
+          } else {
+            props.string(key, s);
+          }
+        }
+        case VALUE_NUMBER_INT, VALUE_NUMBER_FLOAT -> {
+          double d = p.getDoubleValue();
+          if (Double.isFinite(d)) {
+            props.number(key, d);
+          } else {
+            r.error(field, "number " + abbreviate(p.getText()) + " is not finite");
+          }
+        }
+        case VALUE_TRUE -> props.bool(key, true);
+        case VALUE_FALSE -> props.bool(key, false);
+        default -> r.error(field, "unsupported value " + describe(value));
+      }
+    }
+  }
+
+  /** UTF-8 byte length, without encoding; short strings (the common case) return at once. */
+  static int utf8Length(String s) {
+    int n = s.length();
+    if (n * 3 <= IngestLimits.MAX_PROPERTY_STRING_BYTES) {
+      return n; // cannot exceed the limit, exact length not needed
+    }
+    int bytes = 0;
+    for (int i = 0; i < n; i++) {
+      char c = s.charAt(i);
+      if (c < 0x80) {
+        bytes += 1;
+      } else if (c < 0x800) {
+        bytes += 2;
+      } else if (Character.isHighSurrogate(c)
+          && i + 1 < n
+          && Character.isLowSurrogate(s.charAt(i + 1))) {
+        bytes += 4;
+        i++;
+      } else {
+        bytes += 3;
+      }
+    }
+    return bytes;
+  }
+
+  private static boolean isBlank(byte[] body, int from, int to) {
+    for (int i = from; i < to; i++) {
+      byte b = body[i];
+      if (b != ' ' && b != '\t' && b != '\r') {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static MalformedBodyException malformed(JsonProcessingException e) {
+    return new MalformedBodyException(malformedMessage(e));
+  }
+
+  private static String malformedMessage(JsonProcessingException e) {
+    JsonLocation at = e.getLocation();
+    String where = at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr();
+    return "malformed JSON" + where + ": " + e.getOriginalMessage();
+  }
+
+  private static String describe(JsonToken t) {
+    if (t == null) {
+      return "nothing";
+    }
+    return switch (t) {
+      case START_OBJECT -> "an object";
+      case START_ARRAY -> "an array";
+      case VALUE_STRING -> "a string";
+      case VALUE_NUMBER_INT, VALUE_NUMBER_FLOAT -> "a number";
+      case VALUE_TRUE, VALUE_FALSE -> "a boolean";
+      case VALUE_NULL -> "null";
+      default -> t.asString() == null ? t.name() : t.asString();
+    };
+  }
+
+  private static String describe(Duration d) {
+    return d.toString().substring(2).toLowerCase(java.util.Locale.ROOT);
+  }
+
+  private static String abbreviate(String s) {
+    return s.length() <= 64 ? s : s.substring(0, 61) + "...";
+  }
+
+  /** Per-record parsing state: what has been read and what went wrong. */
+  private static final class RecordReader {
+    final int index;
+    final EventProperties.Builder properties;
+    List<FieldError> errors;
+    String id;
+    String eventType;
+    String userId;
+    Long timestamp;
+    String source;
+    private int seenFields;
+    private boolean reportedTooMany;
+
+    RecordReader(int index, EventProperties.Builder properties) {
+      this.index = index;
+      this.properties = properties;
+      properties.clear();
+    }
+
+    <T> T error(String field, String message) {
+      if (errors == null) {
+        errors = new ArrayList<>(2);
+      }
+      errors.add(new FieldError(index, field, message));
+      return null;
+    }
+
+    void tooManyProperties() {
+      if (!reportedTooMany) {
+        reportedTooMany = true;
+        error("properties", "more than " + IngestLimits.MAX_PROPERTIES + " properties");
+      }
+    }
+
+    boolean seen(String field) {
+      return (seenFields & bit(field)) != 0;
+    }
+
+    /** Reads a top-level field, reporting a second occurrence instead of silently replacing. */
+    <T> T once(String field, JsonParser p, FieldRead<T> read) throws IOException {
+      int bit = bit(field);
+      if ((seenFields & bit) != 0) {
+        p.skipChildren();
+        return error(field, "appears twice");
+      }
+      seenFields |= bit;
+      return read.read();
+    }
+
+    private static int bit(String field) {
+      return switch (field) {
+        case "id" -> 1;
+        case "eventType" -> 2;
+        case "userId" -> 4;
+        case "timestamp" -> 8;
+        case "source" -> 16;
+        default -> 32;
+      };
+    }
+  }
+
+  @FunctionalInterface
+  private interface FieldRead<T> {
+    T read() throws IOException;
+  }
+
+  /** Gathers the outcome of a body, keeping the request index of every record. */
+  private static final class Collector {
+    final byte[] body;
+    final List<Event> events = new ArrayList<>();
+    final List<Rejection> rejections = new ArrayList<>(0);
+    final EventProperties.Builder properties = EventProperties.builder();
+    int[] indexes = new int[16];
+
+    Collector(byte[] body) {
+      this.body = body;
+    }
+
+    void accept(int index, Event event) {
+      if (events.size() == indexes.length) {
+        indexes = java.util.Arrays.copyOf(indexes, indexes.length * 2);
+      }
+      indexes[events.size()] = index;
+      events.add(event);
+    }
+
+    void reject(int index, List<FieldError> errors, int start, int end) {
+      int length = Math.max(0, Math.min(end - start, MAX_RAW_CHARS));
+      String raw = new String(body, start, length, StandardCharsets.UTF_8);
+      rejections.add(new Rejection(index, List.copyOf(errors), raw));
+    }
+
+    /** Forgets what the current record added, when a later check rejects it after all. */
+    void undo(int acceptedBefore, int rejectedBefore) {
+      while (events.size() > acceptedBefore) {
+        events.remove(events.size() - 1);
+      }
+      while (rejections.size() > rejectedBefore) {
+        rejections.remove(rejections.size() - 1);
+      }
+    }
+
+    DecodedBatch result(int received) {
+      return new DecodedBatch(
+          events, java.util.Arrays.copyOf(indexes, events.size()), rejections, received);
+    }
+  }
+}

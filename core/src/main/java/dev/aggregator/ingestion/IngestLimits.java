@@ -1,0 +1,37 @@
+package dev.aggregator.ingestion;
+
+import java.time.Duration;
+
+/**
+ * The limits of the event contract (DESIGN §3), all configurable.
+ *
+ * @param maxEventBytes one event's JSON, at most (default 32 KiB)
+ * @param maxBatchEvents events in one batch, at most (default 10,000)
+ * @param maxBatchBytes one batch body, at most (default 5 MiB)
+ * @param maxFutureSkew how far ahead of the server's clock a timestamp may be (default 5 min)
+ */
+public record IngestLimits(
+    int maxEventBytes, int maxBatchEvents, int maxBatchBytes, Duration maxFutureSkew) {
+
+  public static final int MAX_EVENT_TYPE_CHARS = 128;
+  public static final int MAX_USER_ID_CHARS = 256;
+  public static final int MAX_ID_CHARS = 128;
+  public static final int MAX_SOURCE_CHARS = 128;
+  public static final int MAX_PROPERTIES = 100;
+  public static final int MAX_PROPERTY_KEY_CHARS = 128;
+  public static final int MAX_PROPERTY_STRING_BYTES = 1024;
+  public static final int MAX_PROPERTY_DEPTH = 3;
+
+  public static IngestLimits defaults() {
+    return new IngestLimits(32 * 1024, 10_000, 5 * 1024 * 1024, Duration.ofMinutes(5));
+  }
+
+  public IngestLimits {
+    if (maxEventBytes <= 0 || maxBatchEvents <= 0 || maxBatchBytes <= 0) {
+      throw new IllegalArgumentException("limits must be positive");
+    }
+    if (maxFutureSkew.isNegative()) {
+      throw new IllegalArgumentException("maxFutureSkew must not be negative");
+    }
+  }
+}

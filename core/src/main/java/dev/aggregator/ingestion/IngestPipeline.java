@@ -1,0 +1,179 @@
+package dev.aggregator.ingestion;
+
+import dev.aggregator.event.Event;
+import dev.aggregator.event.Hashing;
+import dev.aggregator.processing.AggregationRunner;
+import dev.aggregator.processing.Lifecycle;
+import dev.aggregator.storage.EventCodec;
+import dev.aggregator.storage.EventLog;
+import dev.aggregator.storage.RecordBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
+
+/**
+ * Takes validated events to durability: drop duplicates, append the rest to the {@link EventLog},
+ * acknowledge once the log has made them durable, then hand them to aggregation.
+ *
+ * <p>The one bound on memory between request and rollup is {@code maxInFlight}: events count from
+ * {@link #submit} until they are aggregated, and a batch that would exceed it is refused ({@code
+ * null}, answered 429) instead of queued.
+ *
+ * <pre>{@code
+ * CompletableFuture<IngestResult> done = pipeline.submit(batch.events());
+ * if (done == null) { // overloaded: 429 with Retry-After }
+ * done.thenAccept(r -> respond(r.accepted(), r.duplicates()));
+ * }</pre>
+ */
+public final class IngestPipeline {
+  private final EventLog log;
+  private final Deduplicator dedup;
+  private final AggregationRunner aggregation;
+  private final Lifecycle lifecycle;
+  private final long maxInFlight;
+  private final LongSupplier nowMillis;
+  private final AtomicLong inFlight = new AtomicLong();
+
+  /**
+   * What became of a submitted batch, once durable.
+   *
+   * @param duplicate per submitted event, whether it was a duplicate (not logged)
+   * @param sequences per submitted event, its log sequence number (-1 for duplicates)
+   */
+  public record IngestResult(int accepted, int duplicates, boolean[] duplicate, long[] sequences) {
+
+    /** The id of submitted event {@code i}: the client's, or one derived from its sequence. */
+    public String idOf(int i, Event e) {
+      return e.id() != null ? e.id() : serverId(sequences[i]);
+    }
+  }
+
+  /** The id the server gives an event the client sent without one. */
+  public static String serverId(long sequence) {
+    return String.format("%016x", sequence);
+  }
+
+  public IngestPipeline(
+      EventLog log,
+      Deduplicator dedup,
+      AggregationRunner aggregation,
+      Lifecycle lifecycle,
+      long maxInFlight,
+      LongSupplier nowMillis) {
+    this.log = log;
+    this.dedup = dedup;
+    this.aggregation = aggregation;
+    this.lifecycle = lifecycle;
+    this.maxInFlight = maxInFlight;
+    this.nowMillis = nowMillis;
+  }
+
+  /** Events between submit and aggregation now. */
+  public long inFlight() {
+    return inFlight.get();
+  }
+
+  public long maxInFlight() {
+    return maxInFlight;
+  }
+
+  /**
+   * Logs {@code events} durably; null if the pipeline is full (the caller answers 429).
+   *
+   * <p>The future fails if the log cannot make the events durable; nothing is acknowledged then.
+   */
+  public CompletableFuture<IngestResult> submit(List<Event> events) {
+    int n = events.size();
+    if (!acquire(n)) {
+      return null;
+    }
+    long arrival = nowMillis.getAsLong();
+    boolean[] duplicate = new boolean[n];
+    long[] hashes = new long[n];
+    int duplicates = 0;
+    for (int i = 0; i < n; i++) {
+      String id = events.get(i).id();
+      if (id != null) {
+        hashes[i] = Hashing.hash64(id);
+        if (!dedup.markIfNew(hashes[i], arrival)) {
+          duplicate[i] = true;
+          duplicates++;
+        }
+      }
+    }
+    RecordBuffer records = new RecordBuffer(n * 160);
+    List<Event> accepted = duplicates == 0 ? events : new ArrayList<>(n - duplicates);
+    for (int i = 0; i < n; i++) {
+      if (!duplicate[i]) {
+        Event e = events.get(i);
+        EventCodec.encode(e, arrival, records);
+        if (accepted != events) {
+          accepted.add(e);
+        }
+      }
+    }
+    int acceptedCount = n - duplicates;
+    lifecycle.duplicates(duplicates);
+    lifecycle.queued(acceptedCount);
+    release(duplicates); // a duplicate is done once the barrier below has passed; no more memory
+    int dupCount = duplicates;
+    return log.append(records.array(), records.length(), records.records())
+        .handle(
+            (first, failure) -> {
+              if (failure != null) {
+                for (int i = 0; i < n; i++) {
+                  if (!duplicate[i] && events.get(i).id() != null) {
+                    dedup.forget(hashes[i]);
+                  }
+                }
+                lifecycle.notLogged(acceptedCount);
+                release(acceptedCount);
+                throw new LogUnavailableException(failure);
+              }
+              long[] sequences = new long[n];
+              long seq = first;
+              for (int i = 0; i < n; i++) {
+                sequences[i] = duplicate[i] ? -1 : seq++;
+              }
+              if (acceptedCount > 0) {
+                aggregation.submit(
+                    new AggregationRunner.Batch(accepted, first, () -> release(acceptedCount)));
+              }
+              return new IngestResult(acceptedCount, dupCount, duplicate, sequences);
+            });
+  }
+
+  private boolean acquire(int n) {
+    while (true) {
+      long current = inFlight.get();
+      if (current + n > maxInFlight) {
+        return false;
+      }
+      if (inFlight.compareAndSet(current, current + n)) {
+        return true;
+      }
+    }
+  }
+
+  private void release(int n) {
+    inFlight.addAndGet(-n);
+  }
+
+  /** The event log could not make a batch durable; nothing of it was acknowledged. */
+  public static final class LogUnavailableException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    LogUnavailableException(Throwable cause) {
+      super("the event log cannot make events durable: " + rootMessage(cause), cause);
+    }
+
+    private static String rootMessage(Throwable t) {
+      while (t.getCause() != null && t.getCause() != t) {
+        t = t.getCause();
+      }
+      return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+    }
+  }
+}

@@ -1,0 +1,196 @@
+package dev.aggregator.processing;
+
+import dev.aggregator.aggregation.RollupEngine;
+import dev.aggregator.aggregation.RollupEngine.Outcome;
+import dev.aggregator.event.Event;
+import dev.aggregator.event.EventJson;
+import dev.aggregator.storage.DeadLetter;
+import dev.aggregator.storage.DeadLetterLog;
+import dev.aggregator.storage.LoggedEvent;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The aggregation thread: applies durable events to the rollups in log order, dead-letters the
+ * expired and failed ones, and drops buckets past their retention once a minute.
+ *
+ * <p>Its queue has no bound of its own: everything in it holds in-flight permits of the {@link
+ * dev.aggregator.ingestion.IngestPipeline}, which answers 429 before the queue can grow further.
+ */
+public final class AggregationRunner implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(AggregationRunner.class);
+  private static final long EXPIRE_EVERY_MS = 60_000;
+
+  /**
+   * Events now in the log, to aggregate.
+   *
+   * @param events in log order
+   * @param firstSequence the log sequence number of the first
+   * @param done run once they are aggregated (releases their in-flight permits)
+   */
+  public record Batch(List<Event> events, long firstSequence, Runnable done) {}
+
+  private record Queued(Batch batch, long queuedAtNanos) {}
+
+  private final RollupEngine engine;
+  private final Lifecycle lifecycle;
+  private final DeadLetterLog deadLetters;
+  private final LongSupplier nowMillis;
+  private final BlockingQueue<Queued> queue = new LinkedBlockingQueue<>();
+  private final Thread thread;
+  private volatile boolean closed;
+  private long lastExpire;
+  private volatile long appliedUpTo = -1;
+
+  public AggregationRunner(
+      RollupEngine engine, Lifecycle lifecycle, DeadLetterLog deadLetters, LongSupplier nowMillis) {
+    this.engine = engine;
+    this.lifecycle = lifecycle;
+    this.deadLetters = deadLetters;
+    this.nowMillis = nowMillis;
+    this.thread = new Thread(this::run, "aggregator");
+    this.thread.setDaemon(true);
+  }
+
+  /** Starts the thread; call after {@link #replay} is done. */
+  public void start() {
+    lastExpire = nowMillis.getAsLong();
+    thread.start();
+  }
+
+  /** Queues a durable batch; its events count as queued until the thread takes them. */
+  public void submit(Batch batch) {
+    queue.add(new Queued(batch, System.nanoTime()));
+  }
+
+  /** How long the oldest waiting batch has waited since it became durable, in ms. */
+  public long lagMillis() {
+    Queued head = queue.peek();
+    return head == null ? 0 : (System.nanoTime() - head.queuedAtNanos()) / 1_000_000;
+  }
+
+  /** Batches waiting. */
+  public int backlog() {
+    return queue.size();
+  }
+
+  /** The sequence number of the last event applied (or dead-lettered), -1 before any. */
+  public long appliedUpTo() {
+    return appliedUpTo;
+  }
+
+  /**
+   * Re-applies events read back from the log at start, synchronously. Dead letters are re-derived
+   * only for events newer than those the dead-letter log already holds.
+   */
+  public void replay(List<LoggedEvent> logged) {
+    if (logged.isEmpty()) {
+      return;
+    }
+    List<Event> events = new ArrayList<>(logged.size());
+    for (LoggedEvent l : logged) {
+      events.add(l.event());
+    }
+    long first = logged.get(0).sequence();
+    long alreadyPersisted = deadLetters.persistedUpTo();
+    long now = nowMillis.getAsLong();
+    engine.apply(
+        events,
+        now,
+        (i, e, outcome) -> {
+          if (first + i > alreadyPersisted) {
+            deadLetter(first + i, e, outcome, now);
+          }
+        });
+    lifecycle.replayed(events.size());
+    appliedUpTo = logged.get(logged.size() - 1).sequence();
+  }
+
+  private void run() {
+    while (!closed || !queue.isEmpty()) {
+      try {
+        Queued q = queue.poll(100, TimeUnit.MILLISECONDS);
+        if (q != null) {
+          process(q.batch());
+        }
+        long now = nowMillis.getAsLong();
+        if (now - lastExpire >= EXPIRE_EVERY_MS) {
+          lastExpire = now;
+          int removed = engine.expire(now);
+          if (removed > 0) {
+            LOG.debug("dropped {} buckets past their retention", removed);
+          }
+        }
+      } catch (InterruptedException e) {
+        // close() is waiting; keep draining
+      } catch (RuntimeException e) {
+        LOG.error("aggregation failed", e);
+      }
+    }
+  }
+
+  private void process(Batch b) {
+    int n = b.events().size();
+    lifecycle.processing(n);
+    long now = nowMillis.getAsLong();
+    int[] counts = new int[Outcome.values().length];
+    try {
+      engine.apply(
+          b.events(),
+          now,
+          (i, e, outcome) -> {
+            counts[outcome.ordinal()]++;
+            deadLetter(b.firstSequence() + i, e, outcome, now);
+          });
+    } catch (RuntimeException e) {
+      LOG.error("aggregating {} events failed", n, e);
+      lifecycle.failed(n);
+      b.done().run();
+      return;
+    }
+    int late = counts[Outcome.LATE.ordinal()];
+    lifecycle.aggregated(counts[Outcome.AGGREGATED.ordinal()] + late, late);
+    lifecycle.expired(counts[Outcome.EXPIRED.ordinal()]);
+    lifecycle.failed(counts[Outcome.FAILED.ordinal()]);
+    appliedUpTo = b.firstSequence() + n - 1;
+    b.done().run();
+  }
+
+  private void deadLetter(long sequence, Event e, Outcome outcome, long now) {
+    String message =
+        switch (outcome) {
+          case EXPIRED -> "older than the retention of every rollup tier";
+          case FAILED -> "the rollups are at their memory bound (maxRollupBuckets)";
+          default -> null;
+        };
+    if (message == null) {
+      return;
+    }
+    String reason = outcome == Outcome.EXPIRED ? DeadLetter.EXPIRED : DeadLetter.FAILED;
+    deadLetters.add(
+        new DeadLetter(
+            now,
+            reason,
+            sequence,
+            List.of(
+                new DeadLetter.Problem(outcome == Outcome.EXPIRED ? "timestamp" : null, message)),
+            EventJson.toJson(e)));
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    thread.interrupt();
+    try {
+      thread.join(10_000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

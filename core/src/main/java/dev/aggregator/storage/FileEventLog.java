@@ -1,0 +1,471 @@
+package dev.aggregator.storage;
+
+import dev.aggregator.event.EventProperties;
+import io.prometheus.metrics.core.metrics.Histogram;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+import java.util.zip.CRC32C;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A segmented write-ahead log on local disk with group commit.
+ *
+ * <p>Segments are files named by the sequence number of their first record ({@code
+ * 00000000000000000000.wal}); each record is framed as {@code [length][crc32c][payload]}. One
+ * writer thread takes every pending append, writes them with one gathering write and covers them
+ * all with one {@code fdatasync}: on this machine an fsync costs ~0.7 ms for 64 KiB, so batching
+ * whatever arrived during the previous fsync turns ~1,400 syncs/s into as many events per sync as
+ * the load brings, with no timer to tune.
+ *
+ * <p>Opening replays every valid record to a consumer and cuts a torn or corrupt tail at the last
+ * valid record (a crash mid-write leaves one); later segments, if any, are kept aside as {@code
+ * *.corrupt}. Opening never fails on bad data, only on I/O errors.
+ *
+ * <pre>{@code
+ * FileEventLog log = FileEventLog.open(dir, FileEventLog.Options.defaults(), 0, replayed -> {});
+ * RecordBuffer records = new RecordBuffer(1024);
+ * EventCodec.encode(event, System.currentTimeMillis(), records);
+ * long sequence = log.append(records.array(), records.length(), records.records()).join();
+ * }</pre>
+ */
+public final class FileEventLog implements EventLog {
+  private static final Logger LOG = LoggerFactory.getLogger(FileEventLog.class);
+  private static final String SUFFIX = ".wal";
+
+  /** Far above any valid event (32 KiB of JSON); a larger length field means a corrupt header. */
+  static final int MAX_RECORD_BYTES = 1 << 20;
+
+  /**
+   * @param segmentBytes a segment is closed once it holds this many bytes (default 64 MiB)
+   * @param maxBytesPerSync appends covered by one fsync, at most (bounds ack latency under load)
+   */
+  public record Options(long segmentBytes, int maxBytesPerSync) {
+    public static Options defaults() {
+      return new Options(64L << 20, 8 << 20);
+    }
+  }
+
+  private final Path dir;
+  private final Options options;
+  private final BlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
+  private final Thread writer;
+  private final AtomicLong records = new AtomicLong();
+  private final AtomicLong bytes = new AtomicLong();
+  private final AtomicLong syncs = new AtomicLong();
+  private final long truncatedRecoveries;
+  private final Histogram syncSeconds =
+      Histogram.builder()
+          .name("aggregator_wal_fsync_seconds")
+          .help("Time of one write-ahead log fsync (one covers many appends)")
+          .classicUpperBounds(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5)
+          .build();
+
+  private RecoveryReport recoveryReport;
+  private volatile boolean closed;
+  private volatile IOException failure;
+  private volatile long nextSequence;
+  private volatile int segmentCount;
+  private volatile long diskBytes;
+
+  // Owned by the writer thread after open().
+  private FileChannel active;
+  private long activeBytes;
+
+  private record Pending(byte[] bytes, int length, int count, CompletableFuture<Long> done) {}
+
+  private FileEventLog(Path dir, Options options, long nextSequence, long truncatedRecoveries) {
+    this.dir = dir;
+    this.options = options;
+    this.nextSequence = nextSequence;
+    this.truncatedRecoveries = truncatedRecoveries;
+    this.writer = new Thread(this::writeLoop, "wal-writer");
+    this.writer.setDaemon(true);
+  }
+
+  /**
+   * Opens (or creates) the log in {@code dir}, hands every valid record at or after {@code
+   * fromSequence} to {@code replay} in order, cuts a bad tail, and starts accepting appends.
+   */
+  public static FileEventLog open(
+      Path dir, Options options, long fromSequence, Consumer<LoggedEvent> replay)
+      throws IOException {
+    Files.createDirectories(dir);
+    Recovery recovery = new Recovery(dir, fromSequence, replay);
+    RecoveryReport report = recovery.run();
+    FileEventLog log =
+        new FileEventLog(dir, options, recovery.nextSequence, report.truncated() ? 1 : 0);
+    log.recoveryReport = report;
+    log.openActive(recovery.lastSegment, recovery.lastSegmentBase);
+    log.writer.start();
+    return log;
+  }
+
+  /** What opening found: records replayed, bytes cut off a torn tail, time taken. */
+  public RecoveryReport recoveryReport() {
+    return recoveryReport;
+  }
+
+  /** The fsync latency histogram, for registration with the metrics registry. */
+  public Histogram syncHistogram() {
+    return syncSeconds;
+  }
+
+  @Override
+  public CompletableFuture<Long> append(byte[] records, int length, int count) {
+    CompletableFuture<Long> done = new CompletableFuture<>();
+    IOException failed = failure;
+    if (failed != null) {
+      done.completeExceptionally(failed);
+    } else if (closed) {
+      done.completeExceptionally(new IOException("the log is closed"));
+    } else {
+      queue.add(new Pending(records, length, count, done));
+    }
+    return done;
+  }
+
+  @Override
+  public long nextSequence() {
+    return nextSequence;
+  }
+
+  @Override
+  public LogStats stats() {
+    return new LogStats(
+        nextSequence,
+        records.get(),
+        bytes.get(),
+        syncs.get(),
+        segmentCount,
+        diskBytes,
+        truncatedRecoveries,
+        failure != null);
+  }
+
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    // No interrupt: interrupting a thread inside FileChannel I/O closes the channel.
+    try {
+      writer.join(30_000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    List<Pending> late = new ArrayList<>();
+    queue.drainTo(late);
+    for (Pending p : late) {
+      p.done.completeExceptionally(new IOException("the log is closed"));
+    }
+    try {
+      if (active != null) {
+        active.force(false);
+        active.close();
+      }
+    } catch (IOException e) {
+      LOG.warn("closing the log: {}", e.toString());
+    }
+  }
+
+  private void writeLoop() {
+    List<Pending> batch = new ArrayList<>();
+    while (true) {
+      Pending first;
+      try {
+        first = queue.poll(20, TimeUnit.MILLISECONDS);
+      } catch (InterruptedException e) {
+        first = null;
+      }
+      if (first == null) {
+        if (closed) {
+          return; // queue drained: everything appended before close() is durable
+        }
+        continue;
+      }
+      batch.add(first);
+      int batchBytes = first.length;
+      Pending next;
+      while (batchBytes < options.maxBytesPerSync() && (next = queue.poll()) != null) {
+        batch.add(next);
+        batchBytes += next.length;
+      }
+      writeAndSync(batch);
+      batch.clear();
+    }
+  }
+
+  private void writeAndSync(List<Pending> batch) {
+    if (batch.isEmpty()) {
+      return;
+    }
+    long[] first = new long[batch.size()];
+    try {
+      if (failure != null) {
+        throw failure;
+      }
+      ByteBuffer[] pieces = new ByteBuffer[batch.size()];
+      int piece = 0;
+      long written = 0;
+      long seq = nextSequence;
+      for (int i = 0; i < batch.size(); i++) {
+        Pending p = batch.get(i);
+        if (p.count > 0 && activeBytes > 0 && activeBytes + p.length > options.segmentBytes()) {
+          writeFully(pieces, piece);
+          piece = 0;
+          roll(seq);
+        }
+        first[i] = seq;
+        seq += p.count;
+        if (p.length > 0) {
+          pieces[piece++] = ByteBuffer.wrap(p.bytes, 0, p.length);
+          activeBytes += p.length;
+          written += p.length;
+        }
+      }
+      writeFully(pieces, piece);
+      long start = System.nanoTime();
+      active.force(false);
+      syncSeconds.observe((System.nanoTime() - start) / 1e9);
+      syncs.incrementAndGet();
+      records.addAndGet(seq - nextSequence);
+      bytes.addAndGet(written);
+      diskBytes += written;
+      nextSequence = seq;
+    } catch (IOException e) {
+      // After a failed write or fsync the file's state is unknown (fsync errors are not
+      // retryable on Linux): refuse everything from now on rather than ack what may be lost.
+      if (failure == null) {
+        LOG.error("write-ahead log failed; refusing further appends", e);
+        failure = e;
+      }
+      for (Pending p : batch) {
+        p.done.completeExceptionally(e);
+      }
+      return;
+    }
+    for (int i = 0; i < batch.size(); i++) {
+      batch.get(i).done.complete(first[i]);
+    }
+  }
+
+  private void writeFully(ByteBuffer[] pieces, int count) throws IOException {
+    int from = 0;
+    while (from < count) {
+      active.write(pieces, from, count - from);
+      while (from < count && !pieces[from].hasRemaining()) {
+        from++;
+      }
+    }
+  }
+
+  private void roll(long baseSequence) throws IOException {
+    active.force(false);
+    active.close();
+    openActive(null, baseSequence);
+  }
+
+  /** Opens {@code existing} for appending, or creates the segment starting at {@code base}. */
+  private void openActive(Path existing, long base) throws IOException {
+    Path file = existing != null ? existing : dir.resolve(segmentName(base));
+    boolean created = existing == null;
+    active = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+    activeBytes = active.size();
+    active.position(activeBytes);
+    if (created) {
+      syncDirectory(dir); // a new file's directory entry must be durable too
+    }
+    refreshDiskStats();
+  }
+
+  private void refreshDiskStats() throws IOException {
+    List<Path> segments = segments(dir);
+    long total = 0;
+    for (Path p : segments) {
+      total += Files.size(p);
+    }
+    segmentCount = segments.size();
+    diskBytes = total;
+  }
+
+  static String segmentName(long baseSequence) {
+    return String.format("%020d%s", baseSequence, SUFFIX);
+  }
+
+  static List<Path> segments(Path dir) throws IOException {
+    try (Stream<Path> files = Files.list(dir)) {
+      return files.filter(p -> p.getFileName().toString().endsWith(SUFFIX)).sorted().toList();
+    }
+  }
+
+  private static long baseSequence(Path segment) {
+    String name = segment.getFileName().toString();
+    return Long.parseLong(name.substring(0, name.length() - SUFFIX.length()));
+  }
+
+  static void syncDirectory(Path dir) throws IOException {
+    try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+      d.force(true);
+    } catch (IOException e) {
+      // Some file systems refuse to open directories; the segment data itself is still synced.
+      LOG.debug("cannot fsync directory {}: {}", dir, e.toString());
+    }
+  }
+
+  /** Reads every segment in order, replaying valid records and cutting a bad tail. */
+  private static final class Recovery {
+    final Path dir;
+    final long fromSequence;
+    final Consumer<LoggedEvent> replay;
+    final CRC32C crc = new CRC32C();
+    final EventProperties.Builder scratch = EventProperties.builder();
+    long nextSequence;
+    Path lastSegment;
+    long lastSegmentBase;
+    long records;
+    long replayed;
+    long bytes;
+    long truncatedBytes;
+    int quarantined;
+
+    Recovery(Path dir, long fromSequence, Consumer<LoggedEvent> replay) {
+      this.dir = dir;
+      this.fromSequence = fromSequence;
+      this.replay = replay;
+    }
+
+    RecoveryReport run() throws IOException {
+      long start = System.nanoTime();
+      List<Path> segments = segments(dir);
+      int read = 0;
+      for (int i = 0; i < segments.size(); i++) {
+        Path segment = segments.get(i);
+        long base = baseSequence(segment);
+        if (i > 0 && base != nextSequence) {
+          LOG.error(
+              "segment {} starts at sequence {}, expected {}; setting it and later ones aside",
+              segment.getFileName(),
+              base,
+              nextSequence);
+          quarantine(segments.subList(i, segments.size()));
+          break;
+        }
+        nextSequence = base;
+        lastSegment = segment;
+        lastSegmentBase = base;
+        read++;
+        if (!readSegment(segment)) {
+          quarantine(segments.subList(i + 1, segments.size()));
+          break;
+        }
+      }
+      if (lastSegment == null) {
+        lastSegmentBase = nextSequence;
+      }
+      long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+      RecoveryReport report =
+          new RecoveryReport(read, records, replayed, bytes, truncatedBytes, quarantined, millis);
+      if (report.truncated()) {
+        LOG.warn(
+            "write-ahead log had a torn or corrupt tail: cut {} bytes, set aside {} segment(s)",
+            truncatedBytes,
+            quarantined);
+      }
+      return report;
+    }
+
+    /** Reads one segment; returns false if it had to be cut. */
+    private boolean readSegment(Path segment) throws IOException {
+      try (FileChannel ch = FileChannel.open(segment, StandardOpenOption.READ)) {
+        long size = ch.size();
+        if (size == 0) {
+          return true;
+        }
+        MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_ONLY, 0, size);
+        int pos = 0;
+        int limit = (int) size;
+        while (pos < limit) {
+          int length = validRecordLength(map, pos, limit);
+          if (length < 0) {
+            cut(segment, pos, size);
+            return false;
+          }
+          ByteBuffer payload = map.slice(pos + RecordBuffer.HEADER_BYTES, length);
+          LoggedEvent event;
+          try {
+            event = EventCodec.decode(nextSequence, payload, scratch);
+          } catch (IllegalArgumentException e) {
+            LOG.warn("{} at offset {}: {}", segment.getFileName(), pos, e.getMessage());
+            cut(segment, pos, size);
+            return false;
+          }
+          if (nextSequence >= fromSequence) {
+            replay.accept(event);
+            replayed++;
+          }
+          nextSequence++;
+          records++;
+          pos += RecordBuffer.HEADER_BYTES + length;
+          bytes += RecordBuffer.HEADER_BYTES + length;
+        }
+        return true;
+      }
+    }
+
+    /** The payload length of the record at {@code pos}, or -1 if it is torn or corrupt. */
+    private int validRecordLength(ByteBuffer map, int pos, int limit) {
+      if (limit - pos < RecordBuffer.HEADER_BYTES) {
+        return -1;
+      }
+      int length = map.getInt(pos);
+      int expectedCrc = map.getInt(pos + 4);
+      if (length <= 0
+          || length > MAX_RECORD_BYTES
+          || length > limit - pos - RecordBuffer.HEADER_BYTES) {
+        return -1;
+      }
+      crc.reset();
+      crc.update(map.slice(pos + RecordBuffer.HEADER_BYTES, length));
+      return (int) crc.getValue() == expectedCrc ? length : -1;
+    }
+
+    private void cut(Path segment, long at, long size) throws IOException {
+      try (FileChannel ch = FileChannel.open(segment, StandardOpenOption.WRITE)) {
+        ch.truncate(at);
+        ch.force(true);
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot truncate " + segment, e);
+      }
+      truncatedBytes += size - at;
+    }
+
+    private void quarantine(List<Path> later) throws IOException {
+      for (Path p : later) {
+        Files.move(
+            p, p.resolveSibling(p.getFileName() + ".corrupt"), StandardCopyOption.REPLACE_EXISTING);
+        quarantined++;
+      }
+      if (!later.isEmpty()) {
+        syncDirectory(dir);
+      }
+    }
+  }
+}

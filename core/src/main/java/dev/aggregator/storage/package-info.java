@@ -1,0 +1,10 @@
+/**
+ * Durable storage of events: the {@link dev.aggregator.storage.EventLog} seam, its embedded
+ * implementation {@link dev.aggregator.storage.FileEventLog} (a segmented write-ahead log with a
+ * CRC32C per record and group commit), the binary record format ({@link
+ * dev.aggregator.storage.EventCodec}), and the bounded {@link
+ * dev.aggregator.storage.DeadLetterLog}.
+ *
+ * <p>The log is the source of truth: everything in memory is rebuilt from it on start.
+ */
+package dev.aggregator.storage;

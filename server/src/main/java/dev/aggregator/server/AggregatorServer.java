@@ -1,0 +1,128 @@
+package dev.aggregator.server;
+
+import dev.aggregator.Aggregator;
+import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import java.io.IOException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The aggregator behind HTTP: opens the engine on the data directory (replaying its log), then
+ * listens with one HTTP server per event loop.
+ *
+ * <pre>{@code
+ * try (AggregatorServer server = AggregatorServer.start(ServerConfig.load(args, System.getenv()))) {
+ *   System.out.println("listening on port " + server.port());
+ * }
+ * }</pre>
+ */
+public final class AggregatorServer implements AutoCloseable {
+  private final Aggregator agg;
+  private final Vertx vertx;
+  private final int port;
+
+  private AggregatorServer(Aggregator agg, Vertx vertx, int port) {
+    this.agg = agg;
+    this.vertx = vertx;
+    this.port = port;
+  }
+
+  /** Opens the engine and starts listening; returns once requests are served. */
+  public static AggregatorServer start(ServerConfig config) throws IOException {
+    Aggregator agg = Aggregator.open(config.engine());
+    PrometheusRegistry registry = new PrometheusRegistry();
+    agg.register(registry);
+    JvmMetrics.builder().register(registry);
+    Vertx vertx = Vertx.vertx();
+    IngestRate rate = new IngestRate(agg.lifecycle()::aggregatedTotal);
+    vertx.setPeriodic(1000, id -> rate.sample(System.currentTimeMillis()));
+    Routes routes = new Routes(vertx, agg, registry, rate);
+    AtomicInteger boundPort = new AtomicInteger(config.port());
+    // One server per event loop: Vert.x spreads connections over them. The first binds the port
+    // (0 picks a free one) and the others share it.
+    int instances = Math.max(1, Runtime.getRuntime().availableProcessors());
+    try {
+      HttpVerticle first = new HttpVerticle(routes, config.host(), config.port());
+      vertx
+          .deployVerticle(first)
+          .toCompletionStage()
+          .toCompletableFuture()
+          .get(30, TimeUnit.SECONDS);
+      boundPort.set(first.actualPort());
+      if (instances > 1) {
+        vertx
+            .deployVerticle(
+                () -> new HttpVerticle(routes, config.host(), boundPort.get()),
+                new DeploymentOptions().setInstances(instances - 1))
+            .toCompletionStage()
+            .toCompletableFuture()
+            .get(30, TimeUnit.SECONDS);
+      }
+    } catch (Exception e) {
+      vertx.close();
+      agg.close();
+      Throwable cause = e.getCause() != null ? e.getCause() : e;
+      throw new IOException(
+          "cannot listen on " + config.host() + ":" + config.port() + ": " + cause.getMessage(),
+          cause);
+    }
+    return new AggregatorServer(agg, vertx, boundPort.get());
+  }
+
+  public int port() {
+    return port;
+  }
+
+  public Aggregator aggregator() {
+    return agg;
+  }
+
+  /** Stops listening, then closes the engine (making everything acknowledged durable). */
+  @Override
+  public void close() {
+    try {
+      vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      // closing anyway
+    }
+    agg.close();
+  }
+
+  private static final class HttpVerticle extends VerticleBase {
+    private final Routes routes;
+    private final String host;
+    private final int port;
+    private HttpServer server;
+
+    HttpVerticle(Routes routes, String host, int port) {
+      this.routes = routes;
+      this.host = host;
+      this.port = port;
+    }
+
+    @Override
+    public Future<?> start() {
+      server =
+          vertx
+              .createHttpServer(
+                  new HttpServerOptions()
+                      .setHost(host)
+                      .setPort(port)
+                      .setCompressionSupported(true)
+                      .setTcpNoDelay(true))
+              .requestHandler(routes.router());
+      return server.listen();
+    }
+
+    int actualPort() {
+      return server.actualPort();
+    }
+  }
+}

@@ -1,0 +1,197 @@
+package dev.aggregator.server;
+
+import dev.aggregator.Aggregator;
+import dev.aggregator.event.Event;
+import dev.aggregator.ingestion.BatchTooLargeException;
+import dev.aggregator.ingestion.BodyFormat;
+import dev.aggregator.ingestion.DecodedBatch;
+import dev.aggregator.ingestion.FieldError;
+import dev.aggregator.ingestion.IngestPipeline;
+import dev.aggregator.ingestion.MalformedBodyException;
+import dev.aggregator.ingestion.Rejection;
+import dev.aggregator.storage.DeadLetter;
+import io.vertx.core.Context;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.ext.web.RoutingContext;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+
+/** {@code POST /api/events} and {@code POST /api/events/batch}. */
+final class IngestHandlers {
+  /** The source of events that do not name one. */
+  static final String HTTP_SOURCE = "http";
+
+  private final Aggregator agg;
+
+  IngestHandlers(Aggregator agg) {
+    this.agg = agg;
+  }
+
+  /** One event → 202 {"id","status"}, or 400 with its field errors. */
+  void ingestOne(RoutingContext ctx) {
+    byte[] body = bodyOf(ctx);
+    if (body == null) {
+      return;
+    }
+    DecodedBatch decoded;
+    try {
+      decoded = agg.decoder().decodeOne(body, HTTP_SOURCE);
+    } catch (MalformedBodyException e) {
+      malformed(ctx, body, e);
+      return;
+    }
+    count(decoded);
+    if (!decoded.rejections().isEmpty()) {
+      deadLetter(decoded.rejections());
+      Http.error(ctx, 400, "invalid_event", "the event is invalid", details(decoded.errors()));
+      return;
+    }
+    Event event = decoded.events().get(0);
+    submit(
+        ctx,
+        decoded.events(),
+        r -> {
+          Map<String, Object> out = new LinkedHashMap<>();
+          out.put("id", r.idOf(0, event));
+          out.put("status", r.duplicate()[0] ? "duplicate" : "accepted");
+          Http.json(ctx, 202, out);
+        });
+  }
+
+  /** A batch → 200 {"accepted","duplicates","rejected","errors"}; valid events are kept. */
+  void ingestBatch(RoutingContext ctx) {
+    byte[] body = bodyOf(ctx);
+    if (body == null) {
+      return;
+    }
+    DecodedBatch decoded;
+    try {
+      decoded = agg.decoder().decodeBatch(body, format(ctx), HTTP_SOURCE);
+    } catch (MalformedBodyException e) {
+      malformed(ctx, body, e);
+      return;
+    } catch (BatchTooLargeException e) {
+      Http.error(ctx, 413, "batch_too_large", e.getMessage());
+      return;
+    }
+    count(decoded);
+    deadLetter(decoded.rejections());
+    DecodedBatch batch = decoded;
+    if (batch.events().isEmpty()) {
+      Http.json(ctx, 200, batchResponse(0, 0, batch));
+      return;
+    }
+    submit(
+        ctx,
+        batch.events(),
+        r -> Http.json(ctx, 200, batchResponse(r.accepted(), r.duplicates(), batch)));
+  }
+
+  private static Map<String, Object> batchResponse(int accepted, int duplicates, DecodedBatch b) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("accepted", accepted);
+    out.put("duplicates", duplicates);
+    out.put("rejected", b.rejections().size());
+    out.put("errors", b.errors());
+    return out;
+  }
+
+  /** Hands valid events to the pipeline and answers on the request's event loop once durable. */
+  private void submit(
+      RoutingContext ctx,
+      List<Event> events,
+      java.util.function.Consumer<IngestPipeline.IngestResult> respond) {
+    IngestPipeline pipeline = agg.pipeline();
+    CompletableFuture<IngestPipeline.IngestResult> done = pipeline.submit(events);
+    if (done == null) {
+      Http.overloaded(ctx, pipeline.inFlight(), pipeline.maxInFlight());
+      return;
+    }
+    Context context = Vertx.currentContext();
+    done.whenComplete(
+        (result, failure) ->
+            context.runOnContext(
+                v -> {
+                  if (failure == null) {
+                    respond.accept(result);
+                  } else {
+                    Throwable cause =
+                        failure instanceof java.util.concurrent.CompletionException
+                            ? failure.getCause()
+                            : failure;
+                    Http.error(ctx, 503, "log_unavailable", cause.getMessage());
+                  }
+                }));
+  }
+
+  private byte[] bodyOf(RoutingContext ctx) {
+    if (format(ctx) == null) {
+      Http.error(
+          ctx,
+          415,
+          "unsupported_media_type",
+          "Content-Type "
+              + ctx.request().getHeader("Content-Type")
+              + " is not supported; send application/json or application/x-ndjson");
+      return null;
+    }
+    Buffer body = ctx.body().buffer();
+    if (body == null || body.length() == 0) {
+      agg.lifecycle().received(0);
+      Http.error(ctx, 400, "empty_body", "the request has no body; send JSON");
+      return null;
+    }
+    return body.getBytes();
+  }
+
+  private static BodyFormat format(RoutingContext ctx) {
+    return BodyFormat.ofContentType(ctx.request().getHeader("Content-Type"));
+  }
+
+  private void count(DecodedBatch d) {
+    agg.lifecycle().received(d.received());
+    agg.lifecycle().validated(d.events().size(), d.rejections().size());
+  }
+
+  private void malformed(RoutingContext ctx, byte[] body, MalformedBodyException e) {
+    agg.lifecycle().received(1);
+    agg.lifecycle().validated(0, 1);
+    String raw =
+        new String(body, 0, Math.min(body.length, 2048), java.nio.charset.StandardCharsets.UTF_8);
+    agg.deadLetters()
+        .add(
+            new DeadLetter(
+                agg.clock().getAsLong(),
+                DeadLetter.INVALID,
+                null,
+                List.of(new DeadLetter.Problem(null, e.getMessage())),
+                raw));
+    Http.error(ctx, 400, "malformed_json", e.getMessage());
+  }
+
+  private void deadLetter(List<Rejection> rejections) {
+    long now = agg.clock().getAsLong();
+    for (Rejection r : rejections) {
+      List<DeadLetter.Problem> problems = new ArrayList<>(r.errors().size());
+      for (FieldError e : r.errors()) {
+        problems.add(new DeadLetter.Problem(e.field(), e.message()));
+      }
+      agg.deadLetters().add(new DeadLetter(now, DeadLetter.INVALID, null, problems, r.raw()));
+    }
+  }
+
+  private static List<Map<String, Object>> details(List<FieldError> errors) {
+    List<Map<String, Object>> out = new ArrayList<>(errors.size());
+    for (FieldError e : errors) {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("field", e.field());
+      m.put("message", e.message());
+      out.add(m);
+    }
+    return out;
+  }
+}

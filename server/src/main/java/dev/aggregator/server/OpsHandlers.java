@@ -1,0 +1,159 @@
+package dev.aggregator.server;
+
+import dev.aggregator.Aggregator;
+import dev.aggregator.event.Timestamps;
+import dev.aggregator.storage.DeadLetter;
+import dev.aggregator.storage.LogStats;
+import dev.aggregator.storage.RecoveryReport;
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.ext.web.RoutingContext;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Health, dead letters, Prometheus metrics and the index. */
+final class OpsHandlers {
+  private static final int MAX_DEAD_LETTER_LIMIT = 1_000;
+
+  private final Aggregator agg;
+  private final PrometheusRegistry registry;
+  private final IngestRate rate;
+  private final long startedAt = System.currentTimeMillis();
+
+  OpsHandlers(Aggregator agg, PrometheusRegistry registry, IngestRate rate) {
+    this.agg = agg;
+    this.registry = registry;
+    this.rate = rate;
+  }
+
+  /** Up, degraded (pipeline over 80% full or aggregation behind) or failed (the log refuses). */
+  void health(RoutingContext ctx) {
+    LogStats log = agg.log().stats();
+    long inFlight = agg.pipeline().inFlight();
+    long capacity = agg.pipeline().maxInFlight();
+    long lag = agg.runner().lagMillis();
+    String status =
+        log.failed() ? "failed" : inFlight * 5 >= capacity * 4 || lag > 1_000 ? "degraded" : "up";
+
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("status", status);
+    out.put("uptimeSeconds", (System.currentTimeMillis() - startedAt) / 1000);
+    out.put("eventsPerSecond", Math.round(rate.perSecond()));
+    out.put("queueDepth", inFlight);
+    out.put("queueCapacity", capacity);
+    out.put("lagMillis", lag);
+    out.put("lifecycle", agg.lifecycle().snapshot());
+
+    Map<String, Object> wal = new LinkedHashMap<>();
+    wal.put("nextSequence", log.nextSequence());
+    wal.put("segments", log.segments());
+    wal.put("diskBytes", log.diskBytes());
+    wal.put("fsyncs", log.syncs());
+    wal.put("truncatedRecoveries", log.truncatedRecoveries());
+    out.put("log", wal);
+
+    RecoveryReport r = agg.recovery();
+    Map<String, Object> recovery = new LinkedHashMap<>();
+    recovery.put("replayedEvents", r.replayed());
+    recovery.put("millis", r.millis());
+    recovery.put("truncatedBytes", r.truncatedBytes());
+    recovery.put("quarantinedSegments", r.quarantinedSegments());
+    out.put("recovery", recovery);
+
+    Map<String, Object> rollups = new LinkedHashMap<>();
+    rollups.put("buckets", agg.rollups().bucketCount());
+    rollups.put("maxBuckets", agg.config().maxRollupBuckets());
+    long watermark = agg.rollups().watermark();
+    rollups.put("watermark", watermark == Long.MIN_VALUE ? null : Timestamps.format(watermark));
+    out.put("rollups", rollups);
+
+    Map<String, Object> dedup = new LinkedHashMap<>();
+    dedup.put("ids", agg.dedup().size());
+    dedup.put("evictedEarly", agg.dedup().evictedEarly());
+    out.put("dedup", dedup);
+
+    Map<String, Object> dead = new LinkedHashMap<>();
+    dead.put("kept", agg.deadLetters().size());
+    dead.put("total", agg.deadLetters().total());
+    dead.put("unpersisted", agg.deadLetters().unpersisted());
+    out.put("deadLetters", dead);
+
+    Http.json(ctx, log.failed() ? 503 : 200, out);
+  }
+
+  /** {@code GET /api/events/deadletters?limit=N&reason=invalid}: newest first. */
+  void deadLetters(RoutingContext ctx) {
+    int limit = 100;
+    String limitText = ctx.queryParams().get("limit");
+    if (limitText != null) {
+      try {
+        limit = Integer.parseInt(limitText.trim());
+      } catch (NumberFormatException e) {
+        limit = -1;
+      }
+      if (limit < 1 || limit > MAX_DEAD_LETTER_LIMIT) {
+        Http.error(
+            ctx,
+            400,
+            "invalid_parameter",
+            "limit must be a whole number from 1 to " + MAX_DEAD_LETTER_LIMIT);
+        return;
+      }
+    }
+    String reason = ctx.queryParams().get("reason");
+    if (reason != null
+        && !List.of(DeadLetter.INVALID, DeadLetter.EXPIRED, DeadLetter.FAILED).contains(reason)) {
+      Http.error(ctx, 400, "invalid_parameter", "reason must be one of invalid, expired, failed");
+      return;
+    }
+    List<Map<String, Object>> items = new ArrayList<>();
+    for (DeadLetter d : agg.deadLetters().newest(limit, reason)) {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("time", Timestamps.format(d.time()));
+      m.put("reason", d.reason());
+      if (d.sequence() != null) {
+        m.put("sequence", d.sequence());
+      }
+      m.put("problems", d.problems());
+      m.put("event", d.event());
+      items.add(m);
+    }
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("total", agg.deadLetters().total());
+    out.put("kept", agg.deadLetters().size());
+    out.put("deadLetters", items);
+    Http.json(ctx, 200, out);
+  }
+
+  /** Prometheus text exposition of the aggregator's own metrics. */
+  void metrics(RoutingContext ctx) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream(16 * 1024);
+    try {
+      PrometheusTextFormatWriter.create().write(out, registry.scrape());
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    Http.send(ctx, 200, PrometheusTextFormatWriter.CONTENT_TYPE, Buffer.buffer(out.toByteArray()));
+  }
+
+  /** {@code GET /}: what this is and where to go (the dashboard replaces it). */
+  void index(RoutingContext ctx) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("name", "analytics-aggregator");
+    out.put(
+        "endpoints",
+        List.of(
+            "POST /api/events",
+            "POST /api/events/batch",
+            "GET /api/events/health",
+            "GET /api/events/deadletters?limit=N",
+            "GET /api/analytics/query?metric=&start=&end=&granularity=&function=&fill=",
+            "GET /metrics"));
+    Http.json(ctx, 200, out);
+  }
+}

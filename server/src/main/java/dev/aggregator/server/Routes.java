@@ -1,0 +1,129 @@
+package dev.aggregator.server;
+
+import dev.aggregator.Aggregator;
+import dev.aggregator.ingestion.IngestLimits;
+import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.vertx.core.Handler;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Every HTTP route of the aggregator, in one place. Each route is timed into {@code
+ * aggregator_http_request_duration_seconds{route,status}}; every error, including 404, 405 and 413,
+ * answers with the JSON error shape.
+ */
+final class Routes {
+  private static final Logger LOG = LoggerFactory.getLogger(Routes.class);
+
+  private final Histogram latency =
+      Histogram.builder()
+          .name("aggregator_http_request_duration_seconds")
+          .help("HTTP request latency by route and status")
+          .labelNames("route", "status")
+          .classicUpperBounds(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1)
+          .build();
+
+  private static final String ROUTE_LABEL = "aggregator.route";
+  private final Router router;
+
+  Routes(Vertx vertx, Aggregator agg, PrometheusRegistry registry, IngestRate rate) {
+    registry.register(latency);
+    IngestLimits limits = agg.config().limits();
+    IngestHandlers ingest = new IngestHandlers(agg);
+    QueryHandlers query = new QueryHandlers(agg);
+    OpsHandlers ops = new OpsHandlers(agg, registry, rate);
+    router = Router.router(vertx);
+    timeEveryRequest();
+
+    route(HttpMethod.POST, "/api/events", body(limits.maxEventBytes()), ingest::ingestOne);
+    route(HttpMethod.POST, "/api/events/batch", body(limits.maxBatchBytes()), ingest::ingestBatch);
+    route(HttpMethod.GET, "/api/events/health", null, ops::health);
+    route(HttpMethod.GET, "/api/events/deadletters", null, ops::deadLetters);
+    route(HttpMethod.GET, "/api/analytics/query", null, query::query);
+    route(HttpMethod.GET, "/metrics", null, ops::metrics);
+    route(HttpMethod.GET, "/", null, ops::index);
+
+    router.errorHandler(
+        404,
+        ctx ->
+            Http.error(ctx, 404, "not_found", "no route " + ctx.request().path() + "; see GET /"));
+    router.errorHandler(
+        405,
+        ctx ->
+            Http.error(
+                ctx,
+                405,
+                "method_not_allowed",
+                ctx.request().method() + " is not allowed on " + ctx.request().path()));
+    router.errorHandler(
+        413,
+        ctx ->
+            Http.error(
+                ctx,
+                413,
+                "payload_too_large",
+                "the body exceeds "
+                    + (ctx.request().path().endsWith("/batch")
+                        ? limits.maxBatchBytes() + " bytes (maxBatchBytes)"
+                        : limits.maxEventBytes() + " bytes (maxEventBytes)")));
+    router.errorHandler(
+        400, ctx -> Http.error(ctx, 400, "bad_request", "the request could not be read"));
+    router.errorHandler(
+        500,
+        ctx -> {
+          LOG.error("unhandled error on {}", ctx.request().path(), ctx.failure());
+          Http.error(ctx, 500, "internal", "an internal error occurred; it has been logged");
+        });
+  }
+
+  Router router() {
+    return router;
+  }
+
+  private static BodyHandler body(long limit) {
+    return BodyHandler.create(false).setBodyLimit(limit);
+  }
+
+  /**
+   * Adds a route. Its path pattern (never the raw path, whose values are unbounded) labels the
+   * latency of requests that reach it; the rest are labelled {@code other}.
+   */
+  private void route(
+      HttpMethod method, String path, BodyHandler body, Handler<RoutingContext> handler) {
+    var route = router.route(method, path);
+    if (body != null) {
+      route.handler(body); // Vert.x requires the body handler first
+    }
+    route.handler(
+        ctx -> {
+          ctx.put(ROUTE_LABEL, path);
+          handler.handle(ctx);
+        });
+  }
+
+  /** Times every request, matched or not; registered before any route. */
+  private void timeEveryRequest() {
+    router
+        .route()
+        .handler(
+            ctx -> {
+              long start = System.nanoTime();
+              ctx.addEndHandler(
+                  v -> {
+                    String route = ctx.get(ROUTE_LABEL);
+                    latency
+                        .labelValues(
+                            route == null ? "other" : route,
+                            Integer.toString(ctx.response().getStatusCode()))
+                        .observe((System.nanoTime() - start) / 1e9);
+                  });
+              ctx.next();
+            });
+  }
+}

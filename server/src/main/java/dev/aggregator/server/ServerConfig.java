@@ -1,0 +1,175 @@
+package dev.aggregator.server;
+
+import dev.aggregator.EngineConfig;
+import dev.aggregator.aggregation.Durations;
+import dev.aggregator.aggregation.Tier;
+import dev.aggregator.ingestion.IngestLimits;
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.Properties;
+
+/**
+ * The server's configuration: flags over environment variables over the config file over defaults
+ * (see {@link Setting}).
+ *
+ * <pre>{@code
+ * ServerConfig config = ServerConfig.load(new String[] {"--port", "0"}, System.getenv());
+ * }</pre>
+ */
+public record ServerConfig(String host, int port, EngineConfig engine) {
+
+  /** A setting that cannot be used, with a sentence saying which and why. */
+  public static final class ConfigException extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    ConfigException(String message) {
+      super(message);
+    }
+  }
+
+  /**
+   * @throws ConfigException for an unknown flag or key, a missing value, or a value out of range
+   */
+  public static ServerConfig load(String[] args, Map<String, String> env) throws ConfigException {
+    Map<Setting, String> flags = new EnumMap<>(Setting.class);
+    for (int i = 0; i < args.length; i++) {
+      String arg = args[i];
+      String value = null;
+      int eq = arg.indexOf('=');
+      if (arg.startsWith("--") && eq > 0) {
+        value = arg.substring(eq + 1);
+        arg = arg.substring(0, eq);
+      }
+      Setting s = Setting.byFlag(arg);
+      if (s == null) {
+        throw new ConfigException("unknown option " + arg + "; --help lists them");
+      }
+      if (value == null) {
+        if (i + 1 >= args.length) {
+          throw new ConfigException(arg + " needs a value");
+        }
+        value = args[++i];
+      }
+      flags.put(s, value);
+    }
+    Map<Setting, String> values = new EnumMap<>(Setting.class);
+    String configFile = firstOf(flags.get(Setting.CONFIG), env.get(Setting.CONFIG.env()));
+    if (configFile != null && !configFile.isBlank()) {
+      values.putAll(readFile(Path.of(configFile)));
+    }
+    for (Setting s : Setting.values()) {
+      String fromEnv = env.get(s.env());
+      if (fromEnv != null && !fromEnv.isBlank()) {
+        values.put(s, fromEnv.trim());
+      }
+    }
+    values.putAll(flags);
+    for (Setting s : Setting.values()) {
+      values.putIfAbsent(s, s.defaultValue());
+    }
+    return build(values);
+  }
+
+  private static Map<Setting, String> readFile(Path file) throws ConfigException {
+    Properties p = new Properties();
+    try (Reader in = Files.newBufferedReader(file)) {
+      p.load(in);
+    } catch (IOException e) {
+      throw new ConfigException("cannot read config file " + file + ": " + e.getMessage());
+    }
+    Map<Setting, String> values = new EnumMap<>(Setting.class);
+    for (String key : p.stringPropertyNames()) {
+      Setting s = Setting.byKey(key);
+      if (s == null || s == Setting.CONFIG) {
+        throw new ConfigException("unknown key '" + key + "' in " + file);
+      }
+      values.put(s, p.getProperty(key).trim());
+    }
+    return values;
+  }
+
+  private static ServerConfig build(Map<Setting, String> v) throws ConfigException {
+    IngestLimits limits =
+        new IngestLimits(
+            intIn(v, Setting.MAX_EVENT_BYTES, 256, 1 << 20),
+            intIn(v, Setting.MAX_BATCH_EVENTS, 1, 1_000_000),
+            intIn(v, Setting.MAX_BATCH_BYTES, 1024, 1 << 30),
+            duration(v, Setting.MAX_FUTURE_SKEW));
+    EngineConfig engine;
+    try {
+      engine =
+          new EngineConfig(
+              Path.of(v.get(Setting.DATA_DIR)),
+              limits,
+              tiers(v),
+              longIn(v, Setting.MAX_ROLLUP_BUCKETS, 1_000, Long.MAX_VALUE),
+              duration(v, Setting.LATENESS),
+              duration(v, Setting.DEDUP_WINDOW),
+              longIn(v, Setting.DEDUP_MAX_IDS, 1, Long.MAX_VALUE),
+              longIn(v, Setting.MAX_IN_FLIGHT, 1, Long.MAX_VALUE),
+              intIn(v, Setting.DEAD_LETTER_CAPACITY, 1, 10_000_000),
+              longIn(v, Setting.WAL_SEGMENT_BYTES, 1 << 16, 1L << 40),
+              intIn(v, Setting.MAX_QUERY_POINTS, 1, 10_000_000));
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(e.getMessage());
+    }
+    return new ServerConfig(v.get(Setting.HOST), intIn(v, Setting.PORT, 0, 65_535), engine);
+  }
+
+  private static java.util.List<Tier> tiers(Map<Setting, String> v) throws ConfigException {
+    try {
+      return Tier.parseList(v.get(Setting.TIERS));
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(Setting.TIERS.key() + ": " + e.getMessage());
+    }
+  }
+
+  private static java.time.Duration duration(Map<Setting, String> v, Setting s)
+      throws ConfigException {
+    try {
+      return Durations.parse(v.get(s));
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(s.key() + ": " + e.getMessage());
+    }
+  }
+
+  private static int intIn(Map<Setting, String> v, Setting s, int min, int max)
+      throws ConfigException {
+    return (int) longIn(v, s, min, max);
+  }
+
+  private static long longIn(Map<Setting, String> v, Setting s, long min, long max)
+      throws ConfigException {
+    String text = v.get(s).replace("_", "");
+    long n;
+    try {
+      n = Long.parseLong(text);
+    } catch (NumberFormatException e) {
+      throw new ConfigException(s.key() + ": '" + v.get(s) + "' is not a whole number");
+    }
+    if (n < min || n > max) {
+      throw new ConfigException(s.key() + ": " + n + " is outside " + min + ".." + max);
+    }
+    return n;
+  }
+
+  private static String firstOf(String a, String b) {
+    return a != null ? a : b;
+  }
+
+  /** The settings as a table, for {@code --help}. */
+  static String usage() {
+    StringBuilder b =
+        new StringBuilder(
+            "usage: java -jar aggregator.jar [options]\n\noptions (flag, env, default):\n");
+    for (Setting s : Setting.values()) {
+      b.append(String.format("  %-26s %-36s %s%n", s.flag(), s.env(), s.defaultValue()));
+      b.append(String.format("      %s%n", s.description()));
+    }
+    return b.toString();
+  }
+}

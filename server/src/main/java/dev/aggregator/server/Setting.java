@@ -1,0 +1,86 @@
+package dev.aggregator.server;
+
+import java.util.Locale;
+
+/**
+ * Every configuration setting, with its default and what it means.
+ *
+ * <p>Each is settable in three ways, strongest first: a flag ({@code --data-dir DIR}), an
+ * environment variable ({@code AGGREGATOR_DATA_DIR}), or a line of the config file ({@code
+ * dataDir=DIR}). The README's configuration table is this enum.
+ */
+enum Setting {
+  HOST("host", "127.0.0.1", "Address to listen on; 0.0.0.0 for every interface"),
+  PORT("port", "8080", "HTTP port; 0 picks a free one"),
+  DATA_DIR("dataDir", "./data", "Where the event log and dead letters live"),
+  CONFIG("config", "", "A config file of key=value lines (keys as in this table)"),
+  MAX_EVENT_BYTES("maxEventBytes", "32768", "Largest event, in bytes of JSON"),
+  MAX_BATCH_EVENTS("maxBatchEvents", "10000", "Most events in one batch"),
+  MAX_BATCH_BYTES("maxBatchBytes", "5242880", "Largest batch body, in bytes"),
+  MAX_FUTURE_SKEW("maxFutureSkew", "5m", "How far ahead of the server clock a timestamp may be"),
+  LATENESS("lateness", "1m", "How far behind the newest event time an event counts as late"),
+  TIERS(
+      "tiers",
+      "1s:6h,1m:30d,1h,1d",
+      "Rollup tiers: resolution[:retention], no retention = forever"),
+  MAX_ROLLUP_BUCKETS(
+      "maxRollupBuckets", "10000000", "Rollup buckets held in memory, at most (~60 bytes each)"),
+  DEDUP_WINDOW("dedupWindow", "24h", "How long a client event id is remembered"),
+  DEDUP_MAX_IDS("dedupMaxIds", "5000000", "Client ids remembered at most (~12 bytes each)"),
+  MAX_IN_FLIGHT(
+      "maxInFlight", "200000", "Events accepted but not yet aggregated, at most; then 429"),
+  DEAD_LETTER_CAPACITY("deadLetterCapacity", "10000", "Dead letters kept"),
+  WAL_SEGMENT_BYTES("walSegmentBytes", "67108864", "Size of one write-ahead log segment"),
+  MAX_QUERY_POINTS("maxQueryPoints", "11000", "Output buckets one query may span, at most");
+
+  private final String key;
+  private final String defaultValue;
+  private final String description;
+
+  Setting(String key, String defaultValue, String description) {
+    this.key = key;
+    this.defaultValue = defaultValue;
+    this.description = description;
+  }
+
+  /** The config file key, e.g. {@code dataDir}. */
+  String key() {
+    return key;
+  }
+
+  /** The flag, e.g. {@code --data-dir}. */
+  String flag() {
+    return "--" + key.replaceAll("([a-z0-9])([A-Z])", "$1-$2").toLowerCase(Locale.ROOT);
+  }
+
+  /** The environment variable, e.g. {@code AGGREGATOR_DATA_DIR}. */
+  String env() {
+    return "AGGREGATOR_" + key.replaceAll("([a-z0-9])([A-Z])", "$1_$2").toUpperCase(Locale.ROOT);
+  }
+
+  String defaultValue() {
+    return defaultValue;
+  }
+
+  String description() {
+    return description;
+  }
+
+  static Setting byFlag(String flag) {
+    for (Setting s : values()) {
+      if (s.flag().equals(flag)) {
+        return s;
+      }
+    }
+    return null;
+  }
+
+  static Setting byKey(String key) {
+    for (Setting s : values()) {
+      if (s.key.equals(key)) {
+        return s;
+      }
+    }
+    return null;
+  }
+}
