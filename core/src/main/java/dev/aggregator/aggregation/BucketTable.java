@@ -44,7 +44,8 @@ final class BucketTable {
 
   /** Counts one event without a value (the count metric of an event type). */
   void addCount(long key) {
-    counts[slot(key)]++;
+    int s = slot(key); // before touching a column: slot() may grow and replace the arrays
+    counts[s]++;
   }
 
   /** Adds one value. */
