@@ -11,7 +11,8 @@ import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import java.io.IOException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * The aggregator behind HTTP: opens the engine on the data directory (replaying its log), then
@@ -44,27 +45,22 @@ public final class AggregatorServer implements AutoCloseable {
     IngestRate rate = new IngestRate(agg.lifecycle()::aggregatedTotal);
     vertx.setPeriodic(1000, id -> rate.sample(System.currentTimeMillis()));
     Routes routes = new Routes(vertx, agg, registry, rate);
-    AtomicInteger boundPort = new AtomicInteger(config.port());
-    // One server per event loop: Vert.x spreads connections over them. The first binds the port
-    // (0 picks a free one) and the others share it.
+    // One server per event loop, deployed together: Vert.x spreads connections over them, and
+    // instances of one deployment share the port, including a random one picked for port 0.
     int instances = Math.max(1, Runtime.getRuntime().availableProcessors());
+    List<HttpVerticle> deployed = new CopyOnWriteArrayList<>();
     try {
-      HttpVerticle first = new HttpVerticle(routes, config.host(), config.port());
       vertx
-          .deployVerticle(first)
+          .deployVerticle(
+              () -> {
+                HttpVerticle v = new HttpVerticle(routes, config.host(), config.port());
+                deployed.add(v);
+                return v;
+              },
+              new DeploymentOptions().setInstances(instances))
           .toCompletionStage()
           .toCompletableFuture()
           .get(30, TimeUnit.SECONDS);
-      boundPort.set(first.actualPort());
-      if (instances > 1) {
-        vertx
-            .deployVerticle(
-                () -> new HttpVerticle(routes, config.host(), boundPort.get()),
-                new DeploymentOptions().setInstances(instances - 1))
-            .toCompletionStage()
-            .toCompletableFuture()
-            .get(30, TimeUnit.SECONDS);
-      }
     } catch (Exception e) {
       vertx.close();
       agg.close();
@@ -73,7 +69,7 @@ public final class AggregatorServer implements AutoCloseable {
           "cannot listen on " + config.host() + ":" + config.port() + ": " + cause.getMessage(),
           cause);
     }
-    return new AggregatorServer(agg, vertx, boundPort.get());
+    return new AggregatorServer(agg, vertx, deployed.get(0).actualPort());
   }
 
   public int port() {

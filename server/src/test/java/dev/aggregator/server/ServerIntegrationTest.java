@@ -1,0 +1,301 @@
+package dev.aggregator.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.aggregator.testing.TestEvents;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The real server on a free port, driven over HTTP. */
+class ServerIntegrationTest {
+  private static final String SEED_QUERY =
+      "/api/analytics/query?metric=page_view_count&start=2024-01-15T00:00:00Z"
+          + "&end=2024-01-16T00:00:00Z&granularity=1h";
+
+  @TempDir Path dir;
+  private AggregatorServer server;
+  private TestClient client;
+
+  @BeforeEach
+  void start() throws Exception {
+    start(Map.of());
+  }
+
+  private void start(Map<String, String> env) throws Exception {
+    if (server != null) {
+      server.close();
+    }
+    Map<String, String> all = new java.util.HashMap<>(env);
+    all.put("AGGREGATOR_DATA_DIR", dir.toString());
+    all.put("AGGREGATOR_PORT", "0");
+    server = AggregatorServer.start(ServerConfig.load(new String[0], all));
+    client = new TestClient(server.port());
+  }
+
+  @AfterEach
+  void stop() {
+    server.close();
+  }
+
+  private long seedCount() {
+    JsonNode data = client.get(SEED_QUERY).json().get("data");
+    return data.isEmpty() ? 0 : data.get(0).get("value").asLong();
+  }
+
+  /** Queries wait for aggregation, which follows the ack by microseconds to milliseconds. */
+  private JsonNode awaitQuery(String path, java.util.function.Predicate<JsonNode> ready) throws InterruptedException {
+    JsonNode json = null;
+    for (int i = 0; i < 500; i++) {
+      json = client.get(path).json();
+      if (ready.test(json)) {
+        return json;
+      }
+      Thread.sleep(10);
+    }
+    return json;
+  }
+
+  @Test
+  void theSeedSampleEventComesBackFromTheSeedSampleQuery() throws Exception {
+    var reply = client.postJson("/api/events", TestEvents.SEED_SAMPLE);
+    assertThat(reply.status()).isEqualTo(202);
+    assertThat(reply.json().get("status").asText()).isEqualTo("accepted");
+    assertThat(reply.json().get("id").asText()).isNotBlank();
+
+    JsonNode result = awaitQuery(SEED_QUERY, j -> j.get("data").size() == 1);
+
+    assertThat(result.get("metric").asText()).isEqualTo("page_view_count");
+    assertThat(result.get("granularity").asText()).isEqualTo("1h");
+    assertThat(result.get("data").toString())
+        .isEqualTo("[{\"timestamp\":\"2024-01-15T10:00:00Z\",\"value\":1}]");
+    JsonNode value =
+        awaitQuery(SEED_QUERY.replace("page_view_count", "page_view_value") + "&function=avg", j -> j.get("data").size() == 1);
+    assertThat(value.get("data").get(0).get("value").asDouble()).isEqualTo(99.99);
+  }
+
+  @Test
+  void aRepeatedIdIsAnsweredDuplicateAndCountedOnce() throws Exception {
+    String event = TestEvents.SEED_SAMPLE.replace("{\"eventType\"", "{\"id\":\"retry-1\",\"eventType\"");
+    assertThat(client.postJson("/api/events", event).json().get("status").asText()).isEqualTo("accepted");
+    var second = client.postJson("/api/events", event);
+    assertThat(second.status()).isEqualTo(202);
+    assertThat(second.json().get("status").asText()).isEqualTo("duplicate");
+    assertThat(second.json().get("id").asText()).isEqualTo("retry-1");
+    var batch = client.post("/api/events/batch", "application/x-ndjson", event + "\n" + event + "\n");
+    assertThat(batch.json().get("duplicates").asInt()).isEqualTo(2);
+
+    awaitQuery(SEED_QUERY, j -> j.get("data").size() == 1);
+    assertThat(seedCount()).isEqualTo(1);
+  }
+
+  @Test
+  void aMixedBatchKeepsItsValidEventsAndReportsEachBadOne() throws Exception {
+    String body =
+        "["
+            + TestEvents.SEED_SAMPLE
+            + ",{\"eventType\":\"page view\",\"timestamp\":\"2024-01-15T10:31:00Z\"},"
+            + "{\"timestamp\":\"2024-01-15T10:32:00Z\"},"
+            + TestEvents.SEED_SAMPLE
+            + "]";
+    var reply = client.postJson("/api/events/batch", body);
+
+    assertThat(reply.status()).isEqualTo(200);
+    assertThat(reply.json().get("accepted").asInt()).isEqualTo(2);
+    assertThat(reply.json().get("rejected").asInt()).isEqualTo(2);
+    assertThat(reply.json().get("duplicates").asInt()).isZero();
+    JsonNode errors = reply.json().get("errors");
+    assertThat(errors).hasSize(2);
+    assertThat(errors.get(0).get("index").asInt()).isEqualTo(1);
+    assertThat(errors.get(0).get("field").asText()).isEqualTo("eventType");
+    assertThat(errors.get(1).get("index").asInt()).isEqualTo(2);
+    assertThat(errors.get(1).get("message").asText()).isEqualTo("is required");
+    awaitQuery(SEED_QUERY, j -> j.get("data").size() == 1 && j.get("data").get(0).get("value").asInt() == 2);
+    assertThat(seedCount()).isEqualTo(2);
+
+    JsonNode dead = client.get("/api/events/deadletters?limit=10").json();
+    assertThat(dead.get("deadLetters")).hasSize(2);
+    assertThat(dead.get("deadLetters").get(0).get("reason").asText()).isEqualTo("invalid");
+    assertThat(dead.get("deadLetters").get(0).get("event").asText()).contains("2024-01-15T10:32:00Z");
+  }
+
+  @Test
+  void acceptsTheEventsWrapperAndNdjson() {
+    var wrapped = client.postJson("/api/events/batch", "{\"events\":[" + TestEvents.SEED_SAMPLE + "]}");
+    assertThat(wrapped.json().get("accepted").asInt()).isEqualTo(1);
+    var ndjson =
+        client.post("/api/events/batch", "application/x-ndjson", TestEvents.SEED_SAMPLE + "\n\n" + TestEvents.SEED_SAMPLE);
+    assertThat(ndjson.json().get("accepted").asInt()).isEqualTo(2);
+  }
+
+  @Test
+  void answersAnInvalidEventWith400AndItsFieldErrors() {
+    var reply = client.postJson("/api/events", "{\"eventType\":\"\",\"timestamp\":\"yesterday\",\"properties\":{\"tags\":[1]}}");
+
+    assertThat(reply.status()).isEqualTo(400);
+    assertThat(reply.json().get("error").asText()).isEqualTo("invalid_event");
+    List<String> fields = new ArrayList<>();
+    reply.json().get("details").forEach(d -> fields.add(d.get("field").asText()));
+    assertThat(fields).containsExactly("eventType", "timestamp", "properties.tags");
+  }
+
+  @Test
+  void answersMalformedJsonAndAnEmptyBodyWith400() {
+    var malformed = client.postJson("/api/events", "{\"eventType\":");
+    assertThat(malformed.status()).isEqualTo(400);
+    assertThat(malformed.json().get("error").asText()).isEqualTo("malformed_json");
+    var empty = client.postJson("/api/events", "");
+    assertThat(empty.status()).isEqualTo(400);
+    assertThat(empty.json().get("error").asText()).isEqualTo("empty_body");
+  }
+
+  @Test
+  void answersAnOversizedEventWith413() {
+    String big = "{\"eventType\":\"x\",\"timestamp\":0,\"properties\":{\"s\":\"" + "a".repeat(40_000) + "\"}}";
+    var reply = client.postJson("/api/events", big);
+    assertThat(reply.status()).isEqualTo(413);
+    assertThat(reply.json().get("error").asText()).isEqualTo("payload_too_large");
+    assertThat(reply.json().get("message").asText()).contains("32768 bytes (maxEventBytes)");
+  }
+
+  @Test
+  void answersOversizedBatchesWith413() throws Exception {
+    start(Map.of("AGGREGATOR_MAX_BATCH_EVENTS", "3", "AGGREGATOR_MAX_BATCH_BYTES", "2048", "AGGREGATOR_MAX_IN_FLIGHT", "100"));
+    String four = String.join("\n", List.of(TestEvents.SEED_SAMPLE, TestEvents.SEED_SAMPLE, TestEvents.SEED_SAMPLE, TestEvents.SEED_SAMPLE));
+    var tooMany = client.post("/api/events/batch", "application/x-ndjson", four);
+    assertThat(tooMany.status()).isEqualTo(413);
+    assertThat(tooMany.json().get("error").asText()).isEqualTo("batch_too_large");
+    assertThat(tooMany.json().get("message").asText()).isEqualTo("a batch holds at most 3 events");
+
+    var tooBig = client.post("/api/events/batch", "application/x-ndjson", "x".repeat(3000));
+    assertThat(tooBig.status()).isEqualTo(413);
+    assertThat(tooBig.json().get("message").asText()).contains("2048 bytes (maxBatchBytes)");
+  }
+
+  @Test
+  void answersAnUnsupportedContentTypeWith415() {
+    var reply = client.post("/api/events/batch", "text/plain", TestEvents.SEED_SAMPLE);
+    assertThat(reply.status()).isEqualTo(415);
+    assertThat(reply.json().get("error").asText()).isEqualTo("unsupported_media_type");
+    assertThat(reply.json().get("message").asText()).contains("application/x-ndjson");
+  }
+
+  @Test
+  void answersUnknownRoutesWith404AndWrongMethodsWith405AsJson() {
+    var missing = client.get("/api/nothing");
+    assertThat(missing.status()).isEqualTo(404);
+    assertThat(missing.json().get("error").asText()).isEqualTo("not_found");
+    var wrong = client.method("DELETE", "/api/events");
+    assertThat(wrong.status()).isEqualTo(405);
+    assertThat(wrong.json().get("error").asText()).isEqualTo("method_not_allowed");
+  }
+
+  @Test
+  void answersBadQueriesWith400NamingTheParameter() {
+    var unknown = client.get("/api/analytics/query?metric=x&granularity=2m");
+    assertThat(unknown.status()).isEqualTo(400);
+    assertThat(unknown.json().get("error").asText()).isEqualTo("invalid_query");
+    assertThat(unknown.json().get("details").get(0).get("parameter").asText()).isEqualTo("granularity");
+
+    var backwards = client.get("/api/analytics/query?metric=x&start=2024-01-16T00:00:00Z&end=2024-01-15T00:00:00Z");
+    assertThat(backwards.status()).isEqualTo(400);
+    assertThat(backwards.json().get("message").asText()).contains("is after end");
+
+    var tooLarge = client.get("/api/analytics/query?metric=x&start=now-30d&end=now&granularity=1s");
+    assertThat(tooLarge.status()).isEqualTo(400);
+    assertThat(tooLarge.json().get("message").asText()).contains("at most 11000 per query");
+  }
+
+  @Test
+  void answers429WithRetryAfterWhenThePipelineIsFull() throws Exception {
+    start(Map.of("AGGREGATOR_MAX_BATCH_EVENTS", "2", "AGGREGATOR_MAX_IN_FLIGHT", "2"));
+    // Holding the rollups' read lock stalls aggregation, so acknowledged events stay in flight.
+    CountDownLatch holding = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    Thread reader =
+        new Thread(
+            () ->
+                server
+                    .aggregator()
+                    .rollups()
+                    .read(
+                        r -> {
+                          holding.countDown();
+                          try {
+                            release.await();
+                          } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                          }
+                          return null;
+                        }));
+    reader.start();
+    holding.await();
+    try {
+      String two = TestEvents.SEED_SAMPLE + "\n" + TestEvents.SEED_SAMPLE;
+      assertThat(client.post("/api/events/batch", "application/x-ndjson", two).status()).isEqualTo(200);
+
+      var refused = client.postJson("/api/events", TestEvents.SEED_SAMPLE);
+
+      assertThat(refused.status()).isEqualTo(429);
+      assertThat(refused.raw().headers().firstValue("Retry-After")).hasValue("1");
+      assertThat(refused.json().get("error").asText()).isEqualTo("overloaded");
+      assertThat(client.get("/api/events/health").json().get("status").asText()).isEqualTo("degraded");
+    } finally {
+      release.countDown();
+      reader.join();
+    }
+    awaitQuery(SEED_QUERY, j -> j.get("data").size() == 1);
+    assertThat(client.postJson("/api/events", TestEvents.SEED_SAMPLE).status()).isEqualTo(202);
+  }
+
+  @Test
+  void healthAndMetricsShowTheLifecycleCounts() throws Exception {
+    client.post("/api/events/batch", "application/x-ndjson", TestEvents.SEED_SAMPLE + "\n{\"eventType\":\"x\"}");
+    awaitQuery(SEED_QUERY, j -> j.get("data").size() == 1);
+
+    JsonNode health = client.get("/api/events/health").json();
+    assertThat(health.get("status").asText()).isEqualTo("up");
+    JsonNode lifecycle = health.get("lifecycle");
+    assertThat(lifecycle.get("received").asLong()).isEqualTo(2);
+    assertThat(lifecycle.get("valid").asLong()).isEqualTo(1);
+    assertThat(lifecycle.get("invalid").asLong()).isEqualTo(1);
+    assertThat(lifecycle.get("aggregated").asLong()).isEqualTo(1);
+    assertThat(health.get("log").get("fsyncs").asLong()).isPositive();
+
+    var metrics = client.get("/metrics");
+    assertThat(metrics.status()).isEqualTo(200);
+    assertThat(metrics.raw().headers().firstValue("Content-Type").orElse("")).startsWith("text/plain");
+    assertThat(metrics.body())
+        .contains("aggregator_events_total{state=\"received\"} 2.0")
+        .contains("aggregator_events_total{state=\"invalid\"} 1.0")
+        .contains("aggregator_wal_fsync_seconds_bucket")
+        .contains("aggregator_http_request_duration_seconds_bucket{route=\"/api/events/batch\",status=\"200\"");
+  }
+
+  @Test
+  void validatesTheDeadLetterLimit() {
+    assertThat(client.get("/api/events/deadletters?limit=0").status()).isEqualTo(400);
+    assertThat(client.get("/api/events/deadletters?limit=abc").status()).isEqualTo(400);
+    assertThat(client.get("/api/events/deadletters?reason=bogus").status()).isEqualTo(400);
+    assertThat(client.get("/api/events/deadletters?limit=1000").status()).isEqualTo(200);
+  }
+
+  @Test
+  void survivesARestartWithTheSameAnswers() throws Exception {
+    client.postJson("/api/events", TestEvents.SEED_SAMPLE);
+    awaitQuery(SEED_QUERY, j -> j.get("data").size() == 1);
+    String before = client.get(SEED_QUERY).body();
+
+    start(Map.of());
+
+    assertThat(client.get(SEED_QUERY).body()).isEqualTo(before);
+    assertThat(client.get("/api/events/deadletters").json().get("total").asLong()).isZero();
+  }
+}
