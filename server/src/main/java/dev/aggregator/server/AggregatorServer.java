@@ -10,9 +10,9 @@ import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import java.io.IOException;
-import java.util.concurrent.TimeUnit;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The aggregator behind HTTP: opens the engine on the data directory (replaying its log), then
@@ -112,6 +112,10 @@ public final class AggregatorServer implements AutoCloseable {
                       .setHost(host)
                       .setPort(port)
                       .setCompressionSupported(true)
+                      // h2c upgrades of requests with a body larger than a few KiB (Java's
+                      // HttpClient attempts one by default) end in a dropped connection: answer
+                      // HTTP/1.1 instead.
+                      .setHttp2ClearTextEnabled(false)
                       .setTcpNoDelay(true))
               .requestHandler(routes.router());
       return server.listen();

@@ -51,7 +51,8 @@ class ServerIntegrationTest {
   }
 
   /** Queries wait for aggregation, which follows the ack by microseconds to milliseconds. */
-  private JsonNode awaitQuery(String path, java.util.function.Predicate<JsonNode> ready) throws InterruptedException {
+  private JsonNode awaitQuery(String path, java.util.function.Predicate<JsonNode> ready)
+      throws InterruptedException {
     JsonNode json = null;
     for (int i = 0; i < 500; i++) {
       json = client.get(path).json();
@@ -77,19 +78,24 @@ class ServerIntegrationTest {
     assertThat(result.get("data").toString())
         .isEqualTo("[{\"timestamp\":\"2024-01-15T10:00:00Z\",\"value\":1}]");
     JsonNode value =
-        awaitQuery(SEED_QUERY.replace("page_view_count", "page_view_value") + "&function=avg", j -> j.get("data").size() == 1);
+        awaitQuery(
+            SEED_QUERY.replace("page_view_count", "page_view_value") + "&function=avg",
+            j -> j.get("data").size() == 1);
     assertThat(value.get("data").get(0).get("value").asDouble()).isEqualTo(99.99);
   }
 
   @Test
   void aRepeatedIdIsAnsweredDuplicateAndCountedOnce() throws Exception {
-    String event = TestEvents.SEED_SAMPLE.replace("{\"eventType\"", "{\"id\":\"retry-1\",\"eventType\"");
-    assertThat(client.postJson("/api/events", event).json().get("status").asText()).isEqualTo("accepted");
+    String event =
+        TestEvents.SEED_SAMPLE.replace("{\"eventType\"", "{\"id\":\"retry-1\",\"eventType\"");
+    assertThat(client.postJson("/api/events", event).json().get("status").asText())
+        .isEqualTo("accepted");
     var second = client.postJson("/api/events", event);
     assertThat(second.status()).isEqualTo(202);
     assertThat(second.json().get("status").asText()).isEqualTo("duplicate");
     assertThat(second.json().get("id").asText()).isEqualTo("retry-1");
-    var batch = client.post("/api/events/batch", "application/x-ndjson", event + "\n" + event + "\n");
+    var batch =
+        client.post("/api/events/batch", "application/x-ndjson", event + "\n" + event + "\n");
     assertThat(batch.json().get("duplicates").asInt()).isEqualTo(2);
 
     awaitQuery(SEED_QUERY, j -> j.get("data").size() == 1);
@@ -117,27 +123,37 @@ class ServerIntegrationTest {
     assertThat(errors.get(0).get("field").asText()).isEqualTo("eventType");
     assertThat(errors.get(1).get("index").asInt()).isEqualTo(2);
     assertThat(errors.get(1).get("message").asText()).isEqualTo("is required");
-    awaitQuery(SEED_QUERY, j -> j.get("data").size() == 1 && j.get("data").get(0).get("value").asInt() == 2);
+    awaitQuery(
+        SEED_QUERY,
+        j -> j.get("data").size() == 1 && j.get("data").get(0).get("value").asInt() == 2);
     assertThat(seedCount()).isEqualTo(2);
 
     JsonNode dead = client.get("/api/events/deadletters?limit=10").json();
     assertThat(dead.get("deadLetters")).hasSize(2);
     assertThat(dead.get("deadLetters").get(0).get("reason").asText()).isEqualTo("invalid");
-    assertThat(dead.get("deadLetters").get(0).get("event").asText()).contains("2024-01-15T10:32:00Z");
+    assertThat(dead.get("deadLetters").get(0).get("event").asText())
+        .contains("2024-01-15T10:32:00Z");
   }
 
   @Test
   void acceptsTheEventsWrapperAndNdjson() {
-    var wrapped = client.postJson("/api/events/batch", "{\"events\":[" + TestEvents.SEED_SAMPLE + "]}");
+    var wrapped =
+        client.postJson("/api/events/batch", "{\"events\":[" + TestEvents.SEED_SAMPLE + "]}");
     assertThat(wrapped.json().get("accepted").asInt()).isEqualTo(1);
     var ndjson =
-        client.post("/api/events/batch", "application/x-ndjson", TestEvents.SEED_SAMPLE + "\n\n" + TestEvents.SEED_SAMPLE);
+        client.post(
+            "/api/events/batch",
+            "application/x-ndjson",
+            TestEvents.SEED_SAMPLE + "\n\n" + TestEvents.SEED_SAMPLE);
     assertThat(ndjson.json().get("accepted").asInt()).isEqualTo(2);
   }
 
   @Test
   void answersAnInvalidEventWith400AndItsFieldErrors() {
-    var reply = client.postJson("/api/events", "{\"eventType\":\"\",\"timestamp\":\"yesterday\",\"properties\":{\"tags\":[1]}}");
+    var reply =
+        client.postJson(
+            "/api/events",
+            "{\"eventType\":\"\",\"timestamp\":\"yesterday\",\"properties\":{\"tags\":[1]}}");
 
     assertThat(reply.status()).isEqualTo(400);
     assertThat(reply.json().get("error").asText()).isEqualTo("invalid_event");
@@ -158,7 +174,10 @@ class ServerIntegrationTest {
 
   @Test
   void answersAnOversizedEventWith413() {
-    String big = "{\"eventType\":\"x\",\"timestamp\":0,\"properties\":{\"s\":\"" + "a".repeat(40_000) + "\"}}";
+    String big =
+        "{\"eventType\":\"x\",\"timestamp\":0,\"properties\":{\"s\":\""
+            + "a".repeat(40_000)
+            + "\"}}";
     var reply = client.postJson("/api/events", big);
     assertThat(reply.status()).isEqualTo(413);
     assertThat(reply.json().get("error").asText()).isEqualTo("payload_too_large");
@@ -167,8 +186,22 @@ class ServerIntegrationTest {
 
   @Test
   void answersOversizedBatchesWith413() throws Exception {
-    start(Map.of("AGGREGATOR_MAX_BATCH_EVENTS", "3", "AGGREGATOR_MAX_BATCH_BYTES", "2048", "AGGREGATOR_MAX_IN_FLIGHT", "100"));
-    String four = String.join("\n", List.of(TestEvents.SEED_SAMPLE, TestEvents.SEED_SAMPLE, TestEvents.SEED_SAMPLE, TestEvents.SEED_SAMPLE));
+    start(
+        Map.of(
+            "AGGREGATOR_MAX_BATCH_EVENTS",
+            "3",
+            "AGGREGATOR_MAX_BATCH_BYTES",
+            "2048",
+            "AGGREGATOR_MAX_IN_FLIGHT",
+            "100"));
+    String four =
+        String.join(
+            "\n",
+            List.of(
+                TestEvents.SEED_SAMPLE,
+                TestEvents.SEED_SAMPLE,
+                TestEvents.SEED_SAMPLE,
+                TestEvents.SEED_SAMPLE));
     var tooMany = client.post("/api/events/batch", "application/x-ndjson", four);
     assertThat(tooMany.status()).isEqualTo(413);
     assertThat(tooMany.json().get("error").asText()).isEqualTo("batch_too_large");
@@ -202,9 +235,12 @@ class ServerIntegrationTest {
     var unknown = client.get("/api/analytics/query?metric=x&granularity=2m");
     assertThat(unknown.status()).isEqualTo(400);
     assertThat(unknown.json().get("error").asText()).isEqualTo("invalid_query");
-    assertThat(unknown.json().get("details").get(0).get("parameter").asText()).isEqualTo("granularity");
+    assertThat(unknown.json().get("details").get(0).get("parameter").asText())
+        .isEqualTo("granularity");
 
-    var backwards = client.get("/api/analytics/query?metric=x&start=2024-01-16T00:00:00Z&end=2024-01-15T00:00:00Z");
+    var backwards =
+        client.get(
+            "/api/analytics/query?metric=x&start=2024-01-16T00:00:00Z&end=2024-01-15T00:00:00Z");
     assertThat(backwards.status()).isEqualTo(400);
     assertThat(backwards.json().get("message").asText()).contains("is after end");
 
@@ -239,14 +275,16 @@ class ServerIntegrationTest {
     holding.await();
     try {
       String two = TestEvents.SEED_SAMPLE + "\n" + TestEvents.SEED_SAMPLE;
-      assertThat(client.post("/api/events/batch", "application/x-ndjson", two).status()).isEqualTo(200);
+      assertThat(client.post("/api/events/batch", "application/x-ndjson", two).status())
+          .isEqualTo(200);
 
       var refused = client.postJson("/api/events", TestEvents.SEED_SAMPLE);
 
       assertThat(refused.status()).isEqualTo(429);
       assertThat(refused.raw().headers().firstValue("Retry-After")).hasValue("1");
       assertThat(refused.json().get("error").asText()).isEqualTo("overloaded");
-      assertThat(client.get("/api/events/health").json().get("status").asText()).isEqualTo("degraded");
+      assertThat(client.get("/api/events/health").json().get("status").asText())
+          .isEqualTo("degraded");
     } finally {
       release.countDown();
       reader.join();
@@ -257,7 +295,10 @@ class ServerIntegrationTest {
 
   @Test
   void healthAndMetricsShowTheLifecycleCounts() throws Exception {
-    client.post("/api/events/batch", "application/x-ndjson", TestEvents.SEED_SAMPLE + "\n{\"eventType\":\"x\"}");
+    client.post(
+        "/api/events/batch",
+        "application/x-ndjson",
+        TestEvents.SEED_SAMPLE + "\n{\"eventType\":\"x\"}");
     awaitQuery(SEED_QUERY, j -> j.get("data").size() == 1);
 
     JsonNode health = client.get("/api/events/health").json();
@@ -271,12 +312,14 @@ class ServerIntegrationTest {
 
     var metrics = client.get("/metrics");
     assertThat(metrics.status()).isEqualTo(200);
-    assertThat(metrics.raw().headers().firstValue("Content-Type").orElse("")).startsWith("text/plain");
+    assertThat(metrics.raw().headers().firstValue("Content-Type").orElse(""))
+        .startsWith("text/plain");
     assertThat(metrics.body())
         .contains("aggregator_events_total{state=\"received\"} 2.0")
         .contains("aggregator_events_total{state=\"invalid\"} 1.0")
         .contains("aggregator_wal_fsync_seconds_bucket")
-        .contains("aggregator_http_request_duration_seconds_bucket{route=\"/api/events/batch\",status=\"200\"");
+        .contains(
+            "aggregator_http_request_duration_seconds_bucket{route=\"/api/events/batch\",status=\"200\"");
   }
 
   @Test

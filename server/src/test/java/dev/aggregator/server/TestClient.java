@@ -30,7 +30,8 @@ final class TestClient {
 
   Reply post(String path, String contentType, String body) {
     HttpRequest.Builder b =
-        HttpRequest.newBuilder(URI.create(base + path)).POST(HttpRequest.BodyPublishers.ofString(body));
+        HttpRequest.newBuilder(URI.create(base + path))
+            .POST(HttpRequest.BodyPublishers.ofString(body));
     if (contentType != null) {
       b.header("Content-Type", contentType);
     }
@@ -42,12 +43,16 @@ final class TestClient {
   }
 
   Reply method(String method, String path) {
-    return send(HttpRequest.newBuilder(URI.create(base + path)).method(method, HttpRequest.BodyPublishers.noBody()));
+    return send(
+        HttpRequest.newBuilder(URI.create(base + path))
+            .method(method, HttpRequest.BodyPublishers.noBody()));
   }
 
   private Reply send(HttpRequest.Builder b) {
     try {
-      HttpResponse<String> r = http.send(b.timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> r =
+          http.send(
+              b.timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
       JsonNode json = null;
       try {
         json = JSON.readTree(r.body());

@@ -1,0 +1,227 @@
+package dev.aggregator.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Runs the server as a child process, ingests from several clients while recording every 2xx, kills
+ * it with SIGKILL mid-stream, restarts it on the same data directory, and proves that every
+ * acknowledged event is there exactly once: resending an acknowledged event is answered as a
+ * duplicate, and once every sent event has been resent the count equals the number of distinct
+ * events sent. Repeated over several crash rounds on one data directory.
+ */
+class CrashRecoveryTest {
+  private static final Pattern LISTENING = Pattern.compile("listening on http://[^:]+:(\\d+)");
+  private static final int ROUNDS = 3;
+  private static final int WRITERS = 4;
+  private static final int BATCH = 50;
+
+  @TempDir Path dir;
+  private final List<Process> processes = new CopyOnWriteArrayList<>();
+  private final long now = System.currentTimeMillis();
+
+  @AfterEach
+  void killAll() {
+    processes.forEach(Process::destroyForcibly);
+  }
+
+  @Test
+  void everyAcknowledgedEventIsCountedExactlyOnceAfterKill9() throws Exception {
+    Map<String, String> sent = new ConcurrentHashMap<>(); // id → JSON
+    Set<String> acked = ConcurrentHashMap.newKeySet();
+    SplittableRandom random = new SplittableRandom(42);
+
+    for (int round = 0; round < ROUNDS; round++) {
+      Server server = startServer();
+      int ackedBefore = acked.size();
+      AtomicBoolean stop = new AtomicBoolean();
+      List<Thread> writers = new ArrayList<>();
+      for (int w = 0; w < WRITERS; w++) {
+        String prefix = "r" + round + "-w" + w + "-";
+        Thread t = new Thread(() -> write(server.client, prefix, sent, acked, stop), "writer-" + w);
+        t.start();
+        writers.add(t);
+      }
+      // Kill mid-stream: once acknowledgements flow (however slow this machine is), at a random
+      // moment a little later.
+      long flowing = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      while (acked.size() < ackedBefore + 4 * BATCH && System.nanoTime() < flowing) {
+        Thread.sleep(5);
+      }
+      Thread.sleep(random.nextInt(300));
+
+      server.process.destroyForcibly(); // SIGKILL: no shutdown hook, no flush
+      assertThat(server.process.waitFor(30, TimeUnit.SECONDS)).isTrue();
+      stop.set(true);
+      for (Thread t : writers) {
+        t.join();
+      }
+      assertThat(acked.size())
+          .as("round %d acknowledged something before the kill", round)
+          .isGreaterThan(ackedBefore);
+
+      Server restarted = startServer();
+      long counted = count(restarted.client);
+      assertThat(counted)
+          .as(
+              "after restart, at least every acked event (%d) and at most every sent one (%d)",
+              acked.size(), sent.size())
+          .isBetween((long) acked.size(), (long) sent.size());
+
+      List<String> ackedJson = new ArrayList<>();
+      List<String> unackedJson = new ArrayList<>();
+      sent.forEach((id, json) -> (acked.contains(id) ? ackedJson : unackedJson).add(json));
+      for (List<String> chunk : chunks(ackedJson, 500)) {
+        JsonNode reply =
+            restarted
+                .client
+                .post("/api/events/batch", "application/x-ndjson", String.join("\n", chunk))
+                .json();
+        assertThat(reply.get("duplicates").asInt())
+            .as("every acknowledged event survived the crash, so resending it is a duplicate")
+            .isEqualTo(chunk.size());
+      }
+      for (List<String> chunk : chunks(unackedJson, 500)) {
+        JsonNode reply =
+            restarted
+                .client
+                .post("/api/events/batch", "application/x-ndjson", String.join("\n", chunk))
+                .json();
+        assertThat(reply.get("accepted").asInt() + reply.get("duplicates").asInt())
+            .isEqualTo(chunk.size());
+      }
+      acked.addAll(sent.keySet());
+      long expected = sent.size();
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+      while (count(restarted.client) != expected && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+      assertThat(count(restarted.client))
+          .as("each distinct event counted exactly once")
+          .isEqualTo(expected);
+
+      restarted.process.destroyForcibly();
+      restarted.process.waitFor(30, TimeUnit.SECONDS);
+    }
+  }
+
+  private void write(
+      TestClient client,
+      String prefix,
+      Map<String, String> sent,
+      Set<String> acked,
+      AtomicBoolean stop) {
+    int n = 0;
+    while (!stop.get()) {
+      List<String> ids = new ArrayList<>(BATCH);
+      StringBuilder body = new StringBuilder();
+      for (int i = 0; i < BATCH; i++) {
+        String id = prefix + n++;
+        String json =
+            "{\"id\":\""
+                + id
+                + "\",\"eventType\":\"crash\",\"timestamp\":"
+                + (now + n)
+                + ",\"properties\":{\"value\":1}}";
+        sent.put(id, json); // recorded before sending: it may be logged even if never acked
+        ids.add(id);
+        body.append(json).append('\n');
+      }
+      try {
+        TestClient.Reply reply =
+            client.post("/api/events/batch", "application/x-ndjson", body.toString());
+        if (reply.status() == 200
+            && reply.json().get("accepted").asInt() + reply.json().get("duplicates").asInt()
+                == BATCH) {
+          acked.addAll(ids);
+        }
+      } catch (UncheckedIOException | IllegalStateException e) {
+        return; // the server died under us
+      }
+    }
+  }
+
+  private long count(TestClient client) {
+    JsonNode data =
+        client
+            .get(
+                "/api/analytics/query?metric=crash&function=count&granularity=1d&start="
+                    + (now - 86_400_000L)
+                    + "&end="
+                    + (now + 86_400_000L))
+            .json()
+            .get("data");
+    long total = 0;
+    for (JsonNode p : data) {
+      total += p.get("value").asLong();
+    }
+    return total;
+  }
+
+  private static <T> List<List<T>> chunks(List<T> list, int size) {
+    List<List<T>> out = new ArrayList<>();
+    for (int i = 0; i < list.size(); i += size) {
+      out.add(list.subList(i, Math.min(list.size(), i + size)));
+    }
+    return out;
+  }
+
+  private record Server(Process process, TestClient client) {}
+
+  private Server startServer() throws Exception {
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    ProcessBuilder pb =
+        new ProcessBuilder(
+                java,
+                "-Xmx512m",
+                "-cp",
+                System.getProperty("java.class.path"),
+                Main.class.getName(),
+                "--port",
+                "0",
+                "--data-dir",
+                dir.toString())
+            .redirectErrorStream(true);
+    Process process = pb.start();
+    processes.add(process);
+    BufferedReader out =
+        new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    StringBuilder seen = new StringBuilder();
+    while (System.nanoTime() < deadline) {
+      String line = out.readLine();
+      if (line == null) {
+        break;
+      }
+      seen.append(line).append('\n');
+      Matcher m = LISTENING.matcher(line);
+      if (m.find()) {
+        Thread drain = new Thread(() -> out.lines().forEach(l -> {}), "drain");
+        drain.setDaemon(true);
+        drain.start();
+        return new Server(process, new TestClient(Integer.parseInt(m.group(1))));
+      }
+    }
+    throw new AssertionError("the server did not start:\n" + seen);
+  }
+}
