@@ -120,6 +120,7 @@ public final class EventDecoder {
           decodeRecord(p, count - 1, defaultSource, out);
         } else {
           int start = (int) p.currentTokenLocation().getByteOffset();
+          p.finishToken(); // strings are read lazily: without this, the raw text would end at '"'
           p.skipChildren();
           out.reject(
               count - 1,
@@ -127,6 +128,17 @@ public final class EventDecoder {
               start,
               (int) p.currentLocation().getByteOffset());
         }
+      }
+      // Read to the end: a second value or broken syntax after the events would otherwise be
+      // dropped without a word while the events before it are acknowledged.
+      if (first == JsonToken.START_OBJECT) {
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+          p.nextToken();
+          p.skipChildren(); // the wrapper's other fields are ignored, as before the events
+        }
+      }
+      if (p.nextToken() != null) {
+        throw new MalformedBodyException("unexpected content after the events");
       }
     } catch (JsonProcessingException e) {
       throw malformed(e);
@@ -170,6 +182,10 @@ public final class EventDecoder {
 
   private void decodeLine(
       byte[] body, int offset, int length, int index, String defaultSource, Collector out) {
+    // Taken before parsing: a syntax error after the event (`{...} oops`) surfaces only once the
+    // event was accepted, and must then take it back.
+    int rejectedBefore = out.rejections.size();
+    int acceptedBefore = out.events.size();
     try (JsonParser p = JSON.createParser(body, offset, length)) {
       if (p.nextToken() != JsonToken.START_OBJECT) {
         out.reject(
@@ -179,8 +195,6 @@ public final class EventDecoder {
             offset + length);
         return;
       }
-      int rejectedBefore = out.rejections.size();
-      int acceptedBefore = out.events.size();
       decodeRecord(p, index, defaultSource, out, offset);
       if (p.nextToken() != null) {
         out.undo(acceptedBefore, rejectedBefore);
@@ -191,7 +205,7 @@ public final class EventDecoder {
             offset + length);
       }
     } catch (JsonProcessingException e) {
-      out.undo(out.events.size(), out.rejections.size());
+      out.undo(acceptedBefore, rejectedBefore);
       out.reject(
           index,
           List.of(new FieldError(index, null, malformedMessage(e))),
@@ -276,8 +290,7 @@ public final class EventDecoder {
     } else if (p.currentToken() == JsonToken.VALUE_NULL) {
       return null;
     } else {
-      p.skipChildren();
-      return r.error("id", "must be a string, got " + describe(p.currentToken()));
+      return r.error("id", "must be a string, got " + describeAndSkip(p));
     }
     if (id.isEmpty()) {
       return r.error("id", "must not be empty; omit it to let the server assign one");
@@ -291,8 +304,7 @@ public final class EventDecoder {
 
   private static String readEventType(JsonParser p, RecordReader r) throws IOException {
     if (p.currentToken() != JsonToken.VALUE_STRING) {
-      p.skipChildren();
-      return r.error("eventType", "must be a string, got " + describe(p.currentToken()));
+      return r.error("eventType", "must be a string, got " + describeAndSkip(p));
     }
     String type = p.getText().strip();
     if (type.isEmpty()) {
@@ -337,8 +349,7 @@ public final class EventDecoder {
     } else if (p.currentToken() == JsonToken.VALUE_NULL) {
       return null;
     } else {
-      p.skipChildren();
-      return r.error("userId", "must be a string, got " + describe(p.currentToken()));
+      return r.error("userId", "must be a string, got " + describeAndSkip(p));
     }
     if (user.length() > IngestLimits.MAX_USER_ID_CHARS) {
       return r.error(
@@ -393,8 +404,7 @@ public final class EventDecoder {
       return null;
     }
     if (p.currentToken() != JsonToken.VALUE_STRING) {
-      p.skipChildren();
-      return r.error("source", "must be a string, got " + describe(p.currentToken()));
+      return r.error("source", "must be a string, got " + describeAndSkip(p));
     }
     String source = p.getText().strip();
     if (source.length() > IngestLimits.MAX_SOURCE_CHARS) {
@@ -541,6 +551,16 @@ public final class EventDecoder {
     JsonLocation at = e.getLocation();
     String where = at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr();
     return "malformed JSON" + where + ": " + e.getOriginalMessage();
+  }
+
+  /**
+   * Describes the current value and skips it; in this order, as skipping an object or array leaves
+   * the parser on its closing token.
+   */
+  private static String describeAndSkip(JsonParser p) throws IOException {
+    String described = describe(p.currentToken());
+    p.skipChildren();
+    return described;
   }
 
   private static String describe(JsonToken t) {
