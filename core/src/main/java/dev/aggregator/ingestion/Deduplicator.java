@@ -44,8 +44,10 @@ public final class Deduplicator {
     if (window.toMillis() < GENERATIONS || maxIds < 1) {
       throw new IllegalArgumentException("dedup window and capacity must be positive");
     }
-    this.windowMillis = window.toMillis();
-    this.generationMillis = windowMillis / GENERATIONS;
+    // Whole generations: if the window were not a multiple of them, the oldest one could be
+    // dropped while an id in it was still inside the window. Rounds the window up by < 4 ms.
+    this.generationMillis = (window.toMillis() + GENERATIONS - 1) / GENERATIONS;
+    this.windowMillis = generationMillis * GENERATIONS;
     this.maxIds = maxIds;
   }
 
@@ -56,10 +58,12 @@ public final class Deduplicator {
    * @return true if the id is new (the event should be kept), false if it is a duplicate
    */
   public synchronized boolean markIfNew(long idHash, long arrivalMillis) {
+    // Expire before looking: otherwise an id accepted long ago counts as a duplicate until some
+    // newer arrival happens to expire its generation (after a quiet spell, the first retry).
+    Generation current = generationFor(arrivalMillis);
     if (contains(idHash)) {
       return false;
     }
-    Generation current = generationFor(arrivalMillis);
     if (current == null) {
       return true; // arrived before the window: nothing to remember it against
     }

@@ -8,6 +8,7 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.StringWriter;
+import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -21,6 +22,7 @@ import java.util.Deque;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
@@ -43,6 +45,9 @@ public final class DeadLetterLog implements AutoCloseable {
   private static final JsonFactory JSON = new JsonFactory();
   static final String FILE = "deadletters.ndjson";
 
+  /** Queued by {@link #close()} to wake the writer at once; never written. */
+  private static final DeadLetter WAKE = new DeadLetter(0, "", null, List.of(), "");
+
   private final Path file;
   private final int capacity;
   private final Deque<DeadLetter> newest = new ArrayDeque<>();
@@ -50,6 +55,7 @@ public final class DeadLetterLog implements AutoCloseable {
   private final AtomicLong total = new AtomicLong();
   private final AtomicLong unpersisted = new AtomicLong();
   private final Thread writer;
+  private final CountDownLatch closing = new CountDownLatch(1);
   private final long persistedUpTo;
   private volatile boolean closed;
   private long linesOnDisk;
@@ -78,6 +84,7 @@ public final class DeadLetterLog implements AutoCloseable {
           remember(d);
         }
       }
+      endTornLine();
     }
     this.persistedUpTo = maxSequence;
     this.total.set(newest.size());
@@ -150,16 +157,21 @@ public final class DeadLetterLog implements AutoCloseable {
         }
         batch.add(first);
         toWrite.drainTo(batch);
-        append(batch);
-        batch.clear();
-        if (linesOnDisk > 2L * capacity) {
-          compact();
+        batch.removeIf(d -> d == WAKE);
+        if (!batch.isEmpty()) {
+          append(batch);
+          batch.clear();
+          if (linesOnDisk > 2L * capacity) {
+            compact();
+          }
         }
         if (!closed) {
-          Thread.sleep(1000); // one fsync a second at most: dead letters are not acknowledged data
+          // One fsync a second at most: dead letters are not acknowledged data. close() ends the
+          // wait; the loop then drains what is left.
+          closing.await(1, TimeUnit.SECONDS);
         }
       } catch (InterruptedException e) {
-        // close() interrupts a sleep; the loop drains what is left
+        // not expected (close() does not interrupt); the loop drains what is left
       } catch (IOException e) {
         LOG.warn("writing dead letters to {}: {}", file, e.toString());
         unpersisted.addAndGet(batch.size());
@@ -207,10 +219,33 @@ public final class DeadLetterLog implements AutoCloseable {
     linesOnDisk = keep.size();
   }
 
+  /**
+   * Ends a last line torn by a crash mid-append, so that the next append starts a line of its own
+   * instead of being glued to the torn one and lost with it on the next load.
+   */
+  private void endTornLine() throws IOException {
+    try (FileChannel ch =
+        FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+      long size = ch.size();
+      if (size == 0) {
+        return;
+      }
+      ByteBuffer last = ByteBuffer.allocate(1);
+      ch.read(last, size - 1);
+      if (last.get(0) != '\n') {
+        ch.write(ByteBuffer.wrap(new byte[] {'\n'}), size);
+        ch.force(false);
+      }
+    }
+  }
+
   @Override
   public void close() {
     closed = true;
-    writer.interrupt();
+    // No interrupt: interrupting a thread inside FileChannel I/O closes the channel, and the batch
+    // being written would be lost. The latch ends the writer's pause; WAKE ends its poll.
+    closing.countDown();
+    toWrite.offer(WAKE);
     try {
       writer.join(10_000);
     } catch (InterruptedException e) {

@@ -225,6 +225,8 @@ public final class FileEventLog implements EventLog {
       ByteBuffer[] pieces = new ByteBuffer[batch.size()];
       int piece = 0;
       long written = 0;
+      // Bytes not yet in diskBytes: a roll recounts the files, which covers what it wrote first.
+      long uncounted = 0;
       long seq = nextSequence;
       for (int i = 0; i < batch.size(); i++) {
         Pending p = batch.get(i);
@@ -232,6 +234,7 @@ public final class FileEventLog implements EventLog {
           writeFully(pieces, piece);
           piece = 0;
           roll(seq);
+          uncounted = 0;
         }
         first[i] = seq;
         seq += p.count;
@@ -239,6 +242,7 @@ public final class FileEventLog implements EventLog {
           pieces[piece++] = ByteBuffer.wrap(p.bytes, 0, p.length);
           activeBytes += p.length;
           written += p.length;
+          uncounted += p.length;
         }
       }
       writeFully(pieces, piece);
@@ -248,7 +252,7 @@ public final class FileEventLog implements EventLog {
       syncs.incrementAndGet();
       records.addAndGet(seq - nextSequence);
       bytes.addAndGet(written);
-      diskBytes += written;
+      diskBytes += uncounted;
       nextSequence = seq;
     } catch (IOException e) {
       // After a failed write or fsync the file's state is unknown (fsync errors are not
