@@ -12,8 +12,9 @@ import org.agrona.collections.LongHashSet;
  * <p>Ids are kept as 64-bit hashes in generations by arrival time, each a quarter of the window
  * long; a whole generation is dropped once it is older than the window, so an id is remembered for
  * at least the window and at most a quarter longer, and expiry costs nothing per event. Memory is
- * bounded by {@code maxIds} (~12 bytes each): past it the oldest generation goes early, which
- * shortens the effective window and is counted ({@link #evictedEarly()}).
+ * bounded by {@code maxIds} (~12 bytes each): a generation that fills a quarter of it is followed
+ * by a new one early, and past {@code maxIds} the oldest generation goes, which shortens the
+ * effective window and is counted ({@link #evictedEarly()}).
  *
  * <p>Thread-safe; the lock is taken once per batch.
  */
@@ -66,6 +67,13 @@ public final class Deduplicator {
     }
     if (current == null) {
       return true; // arrived before the window: nothing to remember it against
+    }
+    if (current == generations.peekLast()
+        && current.ids.size() >= Math.max(1, maxIds / GENERATIONS)) {
+      // Full before its time is up: a burst of ids. Start the next generation now so the oldest
+      // can go whole, keeping memory within maxIds whatever the rate.
+      current = new Generation(current.start);
+      generations.addLast(current);
     }
     current.ids.add(idHash);
     size++;

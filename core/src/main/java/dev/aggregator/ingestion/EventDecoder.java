@@ -38,6 +38,7 @@ public final class EventDecoder {
   static final int MAX_RAW_CHARS = 2048;
 
   private static final JsonFactory JSON = new JsonFactory();
+  private static final String NOT_UNICODE = "is not valid Unicode (an unpaired surrogate)";
 
   private final IngestLimits limits;
   private final LongSupplier nowMillis;
@@ -295,6 +296,9 @@ public final class EventDecoder {
     if (id.isEmpty()) {
       return r.error("id", "must not be empty; omit it to let the server assign one");
     }
+    if (hasLoneSurrogate(id)) {
+      return r.error("id", NOT_UNICODE);
+    }
     if (id.length() > IngestLimits.MAX_ID_CHARS) {
       return r.error(
           "id", "is " + id.length() + " characters; at most " + IngestLimits.MAX_ID_CHARS);
@@ -350,6 +354,9 @@ public final class EventDecoder {
       return null;
     } else {
       return r.error("userId", "must be a string, got " + describeAndSkip(p));
+    }
+    if (hasLoneSurrogate(user)) {
+      return r.error("userId", NOT_UNICODE);
     }
     if (user.length() > IngestLimits.MAX_USER_ID_CHARS) {
       return r.error(
@@ -407,6 +414,9 @@ public final class EventDecoder {
       return r.error("source", "must be a string, got " + describeAndSkip(p));
     }
     String source = p.getText().strip();
+    if (hasLoneSurrogate(source)) {
+      return r.error("source", NOT_UNICODE);
+    }
     if (source.length() > IngestLimits.MAX_SOURCE_CHARS) {
       return r.error(
           "source",
@@ -437,6 +447,11 @@ public final class EventDecoder {
       String key = prefix.isEmpty() ? name : prefix + "." + name;
       String field = "properties." + key;
       JsonToken value = p.nextToken();
+      if (hasLoneSurrogate(name)) {
+        p.skipChildren();
+        r.error("properties", "a key " + NOT_UNICODE);
+        continue;
+      }
       if (name.isEmpty()) {
         p.skipChildren();
         r.error(field, "a property key must not be empty");
@@ -485,7 +500,9 @@ public final class EventDecoder {
         case VALUE_STRING -> {
           String s = p.getText().strip();
           int bytes = utf8Length(s);
-          if (bytes > IngestLimits.MAX_PROPERTY_STRING_BYTES) {
+          if (hasLoneSurrogate(s)) {
+            r.error(field, NOT_UNICODE);
+          } else if (bytes > IngestLimits.MAX_PROPERTY_STRING_BYTES) {
             r.error(
                 field,
                 "string is " + bytes + " bytes; at most " + IngestLimits.MAX_PROPERTY_STRING_BYTES);
@@ -506,6 +523,27 @@ public final class EventDecoder {
         default -> r.error(field, "unsupported value " + describe(value));
       }
     }
+  }
+
+  /**
+   * Whether {@code s} holds half of a surrogate pair ({@code "\\ud800"} is valid JSON but not
+   * Unicode). Such text cannot survive UTF-8 in the log, so a replayed event would differ from the
+   * one counted live.
+   */
+  static boolean hasLoneSurrogate(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (Character.isSurrogate(c)) {
+        if (Character.isHighSurrogate(c)
+            && i + 1 < s.length()
+            && Character.isLowSurrogate(s.charAt(i + 1))) {
+          i++;
+        } else {
+          return true;
+        }
+      }
+    }
+    return false;
   }
 
   /** UTF-8 byte length, without encoding; short strings (the common case) return at once. */

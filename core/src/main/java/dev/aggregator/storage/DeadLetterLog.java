@@ -195,15 +195,17 @@ public final class DeadLetterLog implements AutoCloseable {
     linesOnDisk += batch.size();
   }
 
+  /**
+   * Rewrites the file with its newest {@code capacity} lines. Reads the file, not the in-memory
+   * list: the list may hold entries still queued for writing, which would then be written twice.
+   */
   private void compact() throws IOException {
-    List<DeadLetter> keep;
-    synchronized (newest) {
-      keep = new ArrayList<>(newest);
-    }
+    List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+    List<String> keep = lines.subList(Math.max(0, lines.size() - capacity), lines.size());
     Path tmp = file.resolveSibling(FILE + ".tmp");
     StringBuilder text = new StringBuilder(keep.size() * 256);
-    for (DeadLetter d : keep) {
-      text.append(toJson(d)).append('\n');
+    for (String line : keep) {
+      text.append(line).append('\n');
     }
     try (FileChannel ch =
         FileChannel.open(
@@ -211,7 +213,7 @@ public final class DeadLetterLog implements AutoCloseable {
             StandardOpenOption.CREATE,
             StandardOpenOption.WRITE,
             StandardOpenOption.TRUNCATE_EXISTING)) {
-      ch.write(java.nio.ByteBuffer.wrap(text.toString().getBytes(StandardCharsets.UTF_8)));
+      ch.write(ByteBuffer.wrap(text.toString().getBytes(StandardCharsets.UTF_8)));
       ch.force(false);
     }
     Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);

@@ -77,6 +77,7 @@ public final class FileEventLog implements EventLog {
           .classicUpperBounds(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5)
           .build();
 
+  private final Object closeLock = new Object();
   private RecoveryReport recoveryReport;
   private volatile boolean closed;
   private volatile IOException failure;
@@ -133,10 +134,16 @@ public final class FileEventLog implements EventLog {
     IOException failed = failure;
     if (failed != null) {
       done.completeExceptionally(failed);
-    } else if (closed) {
-      done.completeExceptionally(new IOException("the log is closed"));
-    } else {
-      queue.add(new Pending(records, length, count, done));
+      return done;
+    }
+    // Checked and queued under the lock close() takes: an append either precedes close() and is
+    // written, or follows it and fails; none is left waiting.
+    synchronized (closeLock) {
+      if (closed) {
+        done.completeExceptionally(new IOException("the log is closed"));
+      } else {
+        queue.add(new Pending(records, length, count, done));
+      }
     }
     return done;
   }
@@ -161,10 +168,12 @@ public final class FileEventLog implements EventLog {
 
   @Override
   public void close() {
-    if (closed) {
-      return;
+    synchronized (closeLock) {
+      if (closed) {
+        return;
+      }
+      closed = true;
     }
-    closed = true;
     // No interrupt: interrupting a thread inside FileChannel I/O closes the channel.
     try {
       writer.join(30_000);

@@ -287,4 +287,15 @@ class DeduplicatorTest {
     assertThatThrownBy(() -> new Deduplicator(WINDOW, 0))
         .isInstanceOf(IllegalArgumentException.class);
   }
+
+  @Test
+  void staysWithinMaxIdsEvenWhenOneGenerationOverflows() {
+    Deduplicator d = new Deduplicator(Duration.ofHours(24), 1_000);
+    for (long id = 0; id < 100_000; id++) {
+      d.markIfNew(id, 0); // every id arrives in the same instant: one time slice
+      assertThat(d.size()).as("after %d ids", id + 1).isLessThanOrEqualTo(1_000);
+    }
+    assertThat(d.evictedEarly()).isGreaterThanOrEqualTo(99_000);
+    assertThat(d.contains(99_999)).as("the newest ids are remembered").isTrue();
+  }
 }

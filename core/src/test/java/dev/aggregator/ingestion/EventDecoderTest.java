@@ -1284,4 +1284,19 @@ class EventDecoderTest {
         .mapToObj(i -> "{\"eventType\":\"e" + i + "\",\"timestamp\":" + i + "}")
         .collect(Collectors.joining("\n"));
   }
+
+  @Test
+  void rejectsTextWithAnUnpairedSurrogate() throws Exception {
+    DecodedBatch batch =
+        decoder.decodeOne(
+            bytes(
+                "{\"eventType\":\"x\",\"timestamp\":0,\"userId\":\"a\\ud800\",\"properties\":{\"s\":\"\\udc00b\",\"ok\":\"\\ud83d\\ude00\"}}"),
+            "http");
+
+    assertThat(batch.events()).isEmpty();
+    assertThat(batch.errors())
+        .extracting(FieldError::field)
+        .containsExactly("userId", "properties.s");
+    assertThat(batch.errors().get(0).message()).contains("unpaired surrogate");
+  }
 }
