@@ -154,12 +154,12 @@ public final class AggregationRunner implements AutoCloseable {
       b.done().run();
       return;
     }
+    appliedUpTo = b.firstSequence() + n - 1;
+    b.done().run(); // permits first: whoever sees the counts below may rely on them being back
     int late = counts[Outcome.LATE.ordinal()];
     lifecycle.aggregated(counts[Outcome.AGGREGATED.ordinal()] + late, late);
     lifecycle.expired(counts[Outcome.EXPIRED.ordinal()]);
     lifecycle.failed(counts[Outcome.FAILED.ordinal()]);
-    appliedUpTo = b.firstSequence() + n - 1;
-    b.done().run();
   }
 
   private void deadLetter(long sequence, Event e, Outcome outcome, long now) {
