@@ -1,0 +1,9 @@
+/**
+ * Measurements: JMH microbenchmarks of each hot path ({@code *Benchmark}) and {@link
+ * dev.aggregator.bench.LoadGenerator}, which drives a running server over HTTP with the standard
+ * workload of DESIGN §9 ({@link dev.aggregator.testing.StandardWorkload}).
+ *
+ * <p>Everything here runs from one jar, {@code bench/target/benchmarks.jar}; see {@code
+ * bench/README.md}. Nothing in core or server depends on this package.
+ */
+package dev.aggregator.bench;
