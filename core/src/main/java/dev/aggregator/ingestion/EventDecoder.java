@@ -164,6 +164,57 @@ public final class EventDecoder {
 
   private DecodedBatch decodeNdjson(byte[] body, String defaultSource)
       throws BatchTooLargeException {
+    DecodedBatch fast = decodeNdjsonWithOneParser(body, defaultSource);
+    return fast != null ? fast : decodeNdjsonLineByLine(body, defaultSource);
+  }
+
+  /**
+   * The common case, every non-blank line one well-formed object, read with one parser over the
+   * whole body: a parser per line costs ~40 % more time and ~800 bytes per event. Returns null when
+   * some line needs the line-by-line path (broken syntax, a value that is not an object, two values
+   * on one line, an object across lines), which then reports errors line by line.
+   */
+  private DecodedBatch decodeNdjsonWithOneParser(byte[] body, String defaultSource)
+      throws BatchTooLargeException {
+    Collector out = new Collector(body);
+    int count = 0;
+    int previousEnd = -1;
+    try (JsonParser p = JSON.createParser(body)) {
+      JsonToken t;
+      while ((t = p.nextToken()) != null) {
+        if (t != JsonToken.START_OBJECT) {
+          return null;
+        }
+        int start = (int) p.currentTokenLocation().getByteOffset();
+        if (previousEnd >= 0 && !hasNewline(body, previousEnd, start)) {
+          return null;
+        }
+        checkBatchSize(++count);
+        decodeRecord(p, count - 1, defaultSource, out, 0);
+        previousEnd = (int) p.currentLocation().getByteOffset();
+        if (hasNewline(body, start, previousEnd)) {
+          return null;
+        }
+      }
+    } catch (JsonProcessingException e) {
+      return null;
+    } catch (IOException e) {
+      throw new IllegalStateException("reading an in-memory body cannot fail", e);
+    }
+    return out.result(count);
+  }
+
+  private static boolean hasNewline(byte[] body, int from, int to) {
+    for (int i = from; i < to; i++) {
+      if (body[i] == '\n') {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  DecodedBatch decodeNdjsonLineByLine(byte[] body, String defaultSource)
+      throws BatchTooLargeException {
     Collector out = new Collector(body);
     int count = 0;
     int lineStart = 0;
@@ -242,12 +293,36 @@ public final class EventDecoder {
       String name = p.currentName();
       p.nextToken();
       switch (name) {
-        case "id" -> r.id = r.once(name, p, () -> readId(p, r));
-        case "eventType" -> r.eventType = r.once(name, p, () -> readEventType(p, r));
-        case "userId" -> r.userId = r.once(name, p, () -> readUserId(p, r));
-        case "timestamp" -> r.timestamp = r.once(name, p, () -> readTimestamp(p, r));
-        case "source" -> r.source = r.once(name, p, () -> readSource(p, r));
-        case "properties" -> r.once(name, p, () -> readProperties(p, r));
+        case "id" -> {
+          if (r.first(name, p)) {
+            r.id = readId(p, r);
+          }
+        }
+        case "eventType" -> {
+          if (r.first(name, p)) {
+            r.eventType = readEventType(p, r);
+          }
+        }
+        case "userId" -> {
+          if (r.first(name, p)) {
+            r.userId = readUserId(p, r);
+          }
+        }
+        case "timestamp" -> {
+          if (r.first(name, p)) {
+            r.timestamp = readTimestamp(p, r);
+          }
+        }
+        case "source" -> {
+          if (r.first(name, p)) {
+            r.source = readSource(p, r);
+          }
+        }
+        case "properties" -> {
+          if (r.first(name, p)) {
+            readProperties(p, r);
+          }
+        }
         default -> p.skipChildren(); // unknown top-level fields are ignored, not errors
       }
     }
@@ -425,17 +500,21 @@ public final class EventDecoder {
     return source.isEmpty() ? null : source;
   }
 
-  private static Object readProperties(JsonParser p, RecordReader r) throws IOException {
+  private static void readProperties(JsonParser p, RecordReader r) throws IOException {
     JsonToken t = p.currentToken();
     if (t == JsonToken.VALUE_NULL) {
-      return null;
+      return;
     }
     if (t != JsonToken.START_OBJECT) {
-      p.skipChildren();
-      return r.error("properties", "must be an object, got " + describe(t));
+      r.error("properties", "must be an object, got " + describeAndSkip(p));
+      return;
     }
     flatten(p, "", 1, r);
-    return null;
+  }
+
+  /** The error path of a property; built only when there is an error to report. */
+  private static String fieldOf(String key) {
+    return "properties." + key;
   }
 
   /** Reads an object of properties into the builder, flattening nested objects with dots. */
@@ -445,7 +524,6 @@ public final class EventDecoder {
     while (p.nextToken() == JsonToken.FIELD_NAME) {
       String name = p.currentName();
       String key = prefix.isEmpty() ? name : prefix + "." + name;
-      String field = "properties." + key;
       JsonToken value = p.nextToken();
       if (hasLoneSurrogate(name)) {
         p.skipChildren();
@@ -454,7 +532,7 @@ public final class EventDecoder {
       }
       if (name.isEmpty()) {
         p.skipChildren();
-        r.error(field, "a property key must not be empty");
+        r.error(fieldOf(key), "a property key must not be empty");
         continue;
       }
       if (key.length() > IngestLimits.MAX_PROPERTY_KEY_CHARS) {
@@ -472,7 +550,8 @@ public final class EventDecoder {
           if (depth >= IngestLimits.MAX_PROPERTY_DEPTH) {
             p.skipChildren();
             r.error(
-                field, "objects nest at most " + IngestLimits.MAX_PROPERTY_DEPTH + " levels deep");
+                fieldOf(key),
+                "objects nest at most " + IngestLimits.MAX_PROPERTY_DEPTH + " levels deep");
           } else {
             flatten(p, key, depth + 1, r);
           }
@@ -480,7 +559,7 @@ public final class EventDecoder {
         }
         case START_ARRAY -> {
           p.skipChildren();
-          r.error(field, "arrays are not supported; send one property per element");
+          r.error(fieldOf(key), "arrays are not supported; send one property per element");
           continue;
         }
         case VALUE_NULL -> {
@@ -489,7 +568,7 @@ public final class EventDecoder {
         default -> {}
       }
       if (props.contains(key)) {
-        r.error(field, "appears twice");
+        r.error(fieldOf(key), "appears twice");
         continue;
       }
       if (props.size() >= IngestLimits.MAX_PROPERTIES) {
@@ -501,10 +580,10 @@ public final class EventDecoder {
           String s = p.getText().strip();
           int bytes = utf8Length(s);
           if (hasLoneSurrogate(s)) {
-            r.error(field, NOT_UNICODE);
+            r.error(fieldOf(key), NOT_UNICODE);
           } else if (bytes > IngestLimits.MAX_PROPERTY_STRING_BYTES) {
             r.error(
-                field,
+                fieldOf(key),
                 "string is " + bytes + " bytes; at most " + IngestLimits.MAX_PROPERTY_STRING_BYTES);
           } else {
             props.string(key, s);
@@ -515,12 +594,12 @@ public final class EventDecoder {
           if (Double.isFinite(d)) {
             props.number(key, d);
           } else {
-            r.error(field, "number " + abbreviate(p.getText()) + " is not finite");
+            r.error(fieldOf(key), "number " + abbreviate(p.getText()) + " is not finite");
           }
         }
         case VALUE_TRUE -> props.bool(key, true);
         case VALUE_FALSE -> props.bool(key, false);
-        default -> r.error(field, "unsupported value " + describe(value));
+        default -> r.error(fieldOf(key), "unsupported value " + describe(value));
       }
     }
   }
@@ -662,15 +741,19 @@ public final class EventDecoder {
       return (seenFields & bit(field)) != 0;
     }
 
-    /** Reads a top-level field, reporting a second occurrence instead of silently replacing. */
-    <T> T once(String field, JsonParser p, FieldRead<T> read) throws IOException {
+    /**
+     * Whether this is the first occurrence of top-level {@code field}; a second one is reported and
+     * skipped instead of silently replacing the first.
+     */
+    boolean first(String field, JsonParser p) throws IOException {
       int bit = bit(field);
       if ((seenFields & bit) != 0) {
         p.skipChildren();
-        return error(field, "appears twice");
+        error(field, "appears twice");
+        return false;
       }
       seenFields |= bit;
-      return read.read();
+      return true;
     }
 
     private static int bit(String field) {
@@ -683,11 +766,6 @@ public final class EventDecoder {
         default -> 32;
       };
     }
-  }
-
-  @FunctionalInterface
-  private interface FieldRead<T> {
-    T read() throws IOException;
   }
 
   /** Gathers the outcome of a body, keeping the request index of every record. */

@@ -91,18 +91,16 @@ public final class IngestPipeline {
     }
     long arrival = nowMillis.getAsLong();
     boolean[] duplicate = new boolean[n];
+    boolean[] hasId = new boolean[n];
     long[] hashes = new long[n];
-    int duplicates = 0;
     for (int i = 0; i < n; i++) {
       String id = events.get(i).id();
       if (id != null) {
-        hashes[i] = Hashing.hash64(id);
-        if (!dedup.markIfNew(hashes[i], arrival)) {
-          duplicate[i] = true;
-          duplicates++;
-        }
+        hasId[i] = true;
+        hashes[i] = Hashing.hash64(id); // outside the dedup lock
       }
     }
+    int duplicates = dedup.markAllIfNew(hashes, hasId, arrival, duplicate);
     RecordBuffer records = new RecordBuffer(n * 160);
     List<Event> accepted = duplicates == 0 ? events : new ArrayList<>(n - duplicates);
     for (int i = 0; i < n; i++) {
@@ -124,7 +122,7 @@ public final class IngestPipeline {
             (first, failure) -> {
               if (failure != null) {
                 for (int i = 0; i < n; i++) {
-                  if (!duplicate[i] && events.get(i).id() != null) {
+                  if (hasId[i] && !duplicate[i]) {
                     dedup.forget(hashes[i]);
                   }
                 }
