@@ -2,7 +2,6 @@ package dev.aggregator.ingestion;
 
 import java.time.Duration;
 import java.util.ArrayDeque;
-import java.util.Arrays;
 import java.util.Deque;
 
 /**
@@ -247,8 +246,7 @@ public final class Deduplicator {
 
   private void allocate(int capacity) {
     keys = new long[capacity];
-    tags = new int[capacity];
-    Arrays.fill(keys, EMPTY);
+    tags = new int[capacity]; // zeroed by the JVM: every slot starts EMPTY
     used = 0;
   }
 
