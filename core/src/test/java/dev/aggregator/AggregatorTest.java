@@ -66,4 +66,39 @@ class AggregatorTest {
       assertThat(agg.lifecycle().snapshot()).containsEntry("duplicate", 1L);
     }
   }
+
+  @Test
+  void deadLettersAnEventOlderThanEveryTierOnceAcrossRestarts() throws Exception {
+    EngineConfig base = EngineConfig.defaults(dir);
+    EngineConfig finite =
+        new EngineConfig(
+            dir,
+            base.limits(),
+            dev.aggregator.aggregation.Tier.parseList("1m:1d,1h:30d"),
+            base.maxRollupBuckets(),
+            base.lateness(),
+            base.dedupWindow(),
+            base.dedupMaxIds(),
+            base.maxInFlight(),
+            base.deadLetterCapacity(),
+            base.segmentBytes(),
+            base.maxQueryPoints());
+    try (Aggregator agg = Aggregator.open(finite)) {
+      ingest(agg, TestEvents.SEED_SAMPLE + "\n");
+      assertThat(agg.lifecycle().snapshot())
+          .containsEntry("expired", 1L)
+          .containsEntry("aggregated", 0L);
+      List<dev.aggregator.storage.DeadLetter> dead = agg.deadLetters().newest(10, "expired");
+      assertThat(dead).hasSize(1);
+      assertThat(dead.get(0).sequence()).isZero();
+      assertThat(dead.get(0).event()).contains("\"timestamp\":\"2024-01-15T10:30:00Z\"");
+      assertThat(dead.get(0).problems().get(0).message())
+          .contains("older than the retention of every rollup tier");
+    }
+    try (Aggregator agg = Aggregator.open(finite)) {
+      assertThat(agg.deadLetters().newest(10, null))
+          .as("replaying the log does not dead-letter the event a second time")
+          .hasSize(1);
+    }
+  }
 }
