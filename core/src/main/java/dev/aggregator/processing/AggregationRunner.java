@@ -75,11 +75,6 @@ public final class AggregationRunner implements AutoCloseable {
     return head == null ? 0 : (System.nanoTime() - head.queuedAtNanos()) / 1_000_000;
   }
 
-  /** Batches waiting. */
-  public int backlog() {
-    return queue.size();
-  }
-
   /** The sequence number of the last event applied (or dead-lettered), -1 before any. */
   public long appliedUpTo() {
     return appliedUpTo;

@@ -103,14 +103,6 @@ public final class Lifecycle {
     replayed.inc(n);
   }
 
-  public long queuedNow() {
-    return queued.get();
-  }
-
-  public long processingNow() {
-    return processing.get();
-  }
-
   public long aggregatedTotal() {
     return (long) aggregated.get();
   }

@@ -68,6 +68,7 @@ final class OpsHandlers {
     Map<String, Object> rollups = new LinkedHashMap<>();
     rollups.put("buckets", agg.rollups().bucketCount());
     rollups.put("maxBuckets", agg.config().maxRollupBuckets());
+    rollups.put("memoryBytes", agg.rollups().memoryBytes());
     long watermark = agg.rollups().watermark();
     rollups.put("watermark", watermark == Long.MIN_VALUE ? null : Timestamps.format(watermark));
     out.put("rollups", rollups);
