@@ -174,18 +174,16 @@ public final class RollupEngine {
     return n;
   }
 
-  /** Bytes held by the bucket tables. */
+  /**
+   * Bytes held by the bucket tables. Read without the lock, like {@link #bucketCount()}: health
+   * must answer even while aggregation holds or waits for the write lock.
+   */
   public long memoryBytes() {
-    lock.readLock().lock();
-    try {
-      long n = 0;
-      for (BucketTable t : tables) {
-        n += t.memoryBytes();
-      }
-      return n;
-    } finally {
-      lock.readLock().unlock();
+    long n = 0;
+    for (BucketTable t : tables) {
+      n += t.memoryBytes();
     }
+    return n;
   }
 
   /** The newest event time applied so far, or {@link Long#MIN_VALUE}. */

@@ -32,7 +32,12 @@ final class Routes {
   private static final String ROUTE_LABEL = "aggregator.route";
   private final Router router;
 
-  Routes(Vertx vertx, Aggregator agg, PrometheusRegistry registry, IngestRate rate) {
+  Routes(
+      Vertx vertx,
+      Aggregator agg,
+      PrometheusRegistry registry,
+      IngestRate rate,
+      int maxIngestRequests) {
     registry.register(latency);
     IngestLimits limits = agg.config().limits();
     IngestHandlers ingest = new IngestHandlers(agg);
@@ -40,6 +45,9 @@ final class Routes {
     OpsHandlers ops = new OpsHandlers(agg, registry, rate);
     router = Router.router(vertx);
     timeEveryRequest();
+    IngestAdmission admission = new IngestAdmission(maxIngestRequests);
+    router.post("/api/events").handler(admission); // before the body is read
+    router.post("/api/events/batch").handler(admission);
 
     route(HttpMethod.POST, "/api/events", body(limits.maxEventBytes()), ingest::ingestOne);
     route(HttpMethod.POST, "/api/events/batch", body(limits.maxBatchBytes()), ingest::ingestBatch);

@@ -20,7 +20,7 @@ import java.util.Properties;
  * ServerConfig config = ServerConfig.load(new String[] {"--port", "0"}, System.getenv());
  * }</pre>
  */
-public record ServerConfig(String host, int port, EngineConfig engine) {
+public record ServerConfig(String host, int port, int maxIngestRequests, EngineConfig engine) {
 
   /** A setting that cannot be used, with a sentence saying which and why. */
   public static final class ConfigException extends Exception {
@@ -117,7 +117,11 @@ public record ServerConfig(String host, int port, EngineConfig engine) {
     } catch (IllegalArgumentException e) {
       throw new ConfigException(e.getMessage());
     }
-    return new ServerConfig(v.get(Setting.HOST), intIn(v, Setting.PORT, 0, 65_535), engine);
+    return new ServerConfig(
+        v.get(Setting.HOST),
+        intIn(v, Setting.PORT, 0, 65_535),
+        intIn(v, Setting.MAX_INGEST_REQUESTS, 1, 100_000),
+        engine);
   }
 
   private static java.util.List<Tier> tiers(Map<Setting, String> v) throws ConfigException {

@@ -27,6 +27,8 @@ enum Setting {
       "maxRollupBuckets", "10000000", "Rollup buckets held in memory, at most (~60 bytes each)"),
   DEDUP_WINDOW("dedupWindow", "24h", "How long a client event id is remembered"),
   DEDUP_MAX_IDS("dedupMaxIds", "5000000", "Client ids remembered at most (~22 bytes each)"),
+  MAX_INGEST_REQUESTS(
+      "maxIngestRequests", "64", "Ingest requests being read at once, at most; then 429"),
   MAX_IN_FLIGHT(
       "maxInFlight", "200000", "Events accepted but not yet aggregated, at most; then 429"),
   DEAD_LETTER_CAPACITY("deadLetterCapacity", "10000", "Dead letters kept"),

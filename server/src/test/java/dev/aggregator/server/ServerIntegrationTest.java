@@ -341,4 +341,39 @@ class ServerIntegrationTest {
     assertThat(client.get(SEED_QUERY).body()).isEqualTo(before);
     assertThat(client.get("/api/events/deadletters").json().get("total").asLong()).isZero();
   }
+
+  @Test
+  void answers429BeforeReadingABodyWhenTooManyUploadsAreInProgress() throws Exception {
+    start(Map.of("AGGREGATOR_MAX_INGEST_REQUESTS", "1"));
+    try (java.net.Socket slow = new java.net.Socket("127.0.0.1", server.port())) {
+      // A client that announces a body and is slow to send it holds the only admission.
+      slow.getOutputStream()
+          .write(
+              ("POST /api/events/batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson\r\n"
+                      + "Content-Length: 100000\r\n\r\n{")
+                  .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      slow.getOutputStream().flush();
+      TestClient.Reply refused = null;
+      for (int i = 0; i < 200; i++) { // until the server has taken the slow request in
+        refused = client.postJson("/api/events", TestEvents.SEED_SAMPLE);
+        if (refused.status() == 429) {
+          break;
+        }
+        Thread.sleep(10);
+      }
+      assertThat(refused.status()).isEqualTo(429);
+      assertThat(refused.json().get("message").asText()).contains("maxIngestRequests");
+      assertThat(refused.raw().headers().firstValue("Retry-After")).hasValue("1");
+    }
+    // The slow client is gone: admission is back.
+    TestClient.Reply accepted = null;
+    for (int i = 0; i < 200; i++) {
+      accepted = client.postJson("/api/events", TestEvents.SEED_SAMPLE);
+      if (accepted.status() == 202) {
+        break;
+      }
+      Thread.sleep(10);
+    }
+    assertThat(accepted.status()).isEqualTo(202);
+  }
 }
