@@ -1,0 +1,60 @@
+package dev.aggregator.storage;
+
+import java.io.IOException;
+import java.util.Map;
+
+/**
+ * Durable storage of rollup rows and of the engine's metadata (catalog, checkpoint, alert and
+ * dashboard definitions), in the data directory.
+ *
+ * <p>A row is addressed by {@code (tier, series, bucket)}: the tier's index, a series id and the
+ * bucket's index in that tier ({@code epochMillis / resolution}); its value is opaque bytes (the
+ * engine's row encoding). Rows of one series are stored in bucket order so that a series' range
+ * is one sequential scan. Every write goes through an atomic, durable {@link StoreBatch}: rows and
+ * metadata change together or not at all, which is what makes a checkpoint consistent.
+ *
+ * <p>The embedded default is {@link RocksRollupStore}; a cluster deployment puts PostgreSQL behind
+ * the same contract.
+ */
+public interface RollupStore extends AutoCloseable {
+
+  /** Receives the rows of a scan in bucket order. */
+  @FunctionalInterface
+  interface RowVisitor {
+    /**
+     * @param value the row's bytes; valid only during the call
+     */
+    void visit(long bucket, byte[] value);
+  }
+
+  /** Visits the rows of {@code series} in {@code tier} with {@code fromBucket <= bucket < toBucket}. */
+  void scan(int tier, int series, long fromBucket, long toBucket, RowVisitor visitor)
+      throws IOException;
+
+  /** The row's bytes, or null if there is none. */
+  byte[] get(int tier, int series, long bucket) throws IOException;
+
+  /** A new, empty batch; nothing happens until {@link #write}. */
+  StoreBatch batch();
+
+  /** Applies the batch atomically and durably (fsynced) before returning. */
+  void write(StoreBatch batch) throws IOException;
+
+  /**
+   * Drops the rows of {@code tier} older than {@code bucket}, as far as cheaply possible: whole
+   * partitions go at once, so some rows just before {@code bucket} may stay until a later call.
+   */
+  void deleteBefore(int tier, long bucket) throws IOException;
+
+  /** A metadata value, or null. */
+  byte[] getMeta(String key) throws IOException;
+
+  /** Every metadata entry whose key starts with {@code prefix}, in key order. */
+  Map<String, byte[]> metaWithPrefix(String prefix) throws IOException;
+
+  /** Bytes the store occupies on disk (approximate: what the engine reports). */
+  long diskBytes();
+
+  @Override
+  void close();
+}
