@@ -1,11 +1,13 @@
 package dev.aggregator;
 
 import dev.aggregator.aggregation.RollupEngine;
+import dev.aggregator.aggregation.Tier;
 import dev.aggregator.event.Hashing;
 import dev.aggregator.ingestion.Deduplicator;
 import dev.aggregator.ingestion.EventDecoder;
 import dev.aggregator.ingestion.IngestPipeline;
 import dev.aggregator.processing.AggregationRunner;
+import dev.aggregator.processing.Checkpointer;
 import dev.aggregator.processing.Lifecycle;
 import dev.aggregator.query.QueryEngine;
 import dev.aggregator.query.QueryParser;
@@ -13,6 +15,8 @@ import dev.aggregator.storage.DeadLetterLog;
 import dev.aggregator.storage.FileEventLog;
 import dev.aggregator.storage.LoggedEvent;
 import dev.aggregator.storage.RecoveryReport;
+import dev.aggregator.storage.RocksRollupStore;
+import dev.aggregator.storage.RollupStore;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
@@ -35,7 +39,9 @@ import org.slf4j.LoggerFactory;
  * }
  * }</pre>
  *
- * <p>Opening replays the whole event log into the rollups and the dedup memory before it returns.
+ * <p>Opening loads the rollup store's catalog and checkpoint, then replays the event log after the
+ * checkpoint into the rollups (and reads the ids of the records before it back into the dedup
+ * memory) before it returns.
  */
 public final class Aggregator implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Aggregator.class);
@@ -54,6 +60,8 @@ public final class Aggregator implements AutoCloseable {
   private final QueryEngine queries;
   private final QueryParser queryParser;
   private final RecoveryReport recovery;
+  private final RocksRollupStore store;
+  private final Checkpointer checkpointer;
 
   private Aggregator(EngineConfig config, LongSupplier clock) throws IOException {
     this.config = config;
@@ -78,6 +86,11 @@ public final class Aggregator implements AutoCloseable {
                 runner.replay(chunk);
                 chunk.clear();
               }
+            },
+            (sequence, arrival, id) -> {
+              if (id != null) { // covered by the checkpoint: only dedup needs it
+                dedup.markIfNew(Hashing.hash64(id), arrival);
+              }
             });
     runner.replay(chunk);
     this.recovery = log.recoveryReport();
@@ -88,6 +101,15 @@ public final class Aggregator implements AutoCloseable {
         recovery.millis(),
         recovery.truncated() ? " (cut " + recovery.truncatedBytes() + " bytes of torn tail)" : "");
     runner.start();
+    this.checkpointer =
+        new Checkpointer(
+            rollups,
+            log,
+            clock,
+            config.checkpointInterval(),
+            config.dedupWindow(),
+            config.walRetentionBytes());
+    checkpointer.start();
     this.pipeline = new IngestPipeline(log, dedup, runner, lifecycle, config.maxInFlight(), clock);
     this.decoder = new EventDecoder(config.limits(), clock);
     this.queries = new QueryEngine(rollups, clock);
@@ -163,9 +185,21 @@ public final class Aggregator implements AutoCloseable {
     registry.register(log.syncHistogram());
     registry.register(
         GaugeWithCallback.builder()
-            .name("aggregator_rollup_buckets")
-            .help("Rollup buckets held in memory across tiers")
-            .callback(cb -> cb.call(rollups.bucketCount()))
+            .name("aggregator_rollup_rows_in_memory")
+            .help("Rollup rows held in memory since the last checkpoint")
+            .callback(cb -> cb.call(rollups.memoryRows()))
+            .build());
+    registry.register(
+        GaugeWithCallback.builder()
+            .name("aggregator_store_bytes")
+            .help("Bytes of the rollup store on disk")
+            .callback(cb -> cb.call(store.diskBytes()))
+            .build());
+    registry.register(
+        io.prometheus.metrics.core.metrics.CounterWithCallback.builder()
+            .name("aggregator_checkpoints_total")
+            .help("Checkpoints written since start")
+            .callback(cb -> cb.call(checkpointer.checkpoints()))
             .build());
     registry.register(
         GaugeWithCallback.builder()
@@ -187,11 +221,41 @@ public final class Aggregator implements AutoCloseable {
             .build());
   }
 
-  /** Stops intake, lets aggregation finish what is durable, and closes files. */
+  public RollupStore store() {
+    return store;
+  }
+
+  public Checkpointer checkpointer() {
+    return checkpointer;
+  }
+
+  /**
+   * Buckets per store partition, by resolution: a partition is the unit retention drops at once,
+   * so it spans a small part of a tier's retention (1 h of 1 s buckets, a day of minutes).
+   */
+  static long[] partitions(List<Tier> tiers) {
+    long[] buckets = new long[tiers.size()];
+    for (int i = 0; i < buckets.length; i++) {
+      long res = tiers.get(i).resolution().millis();
+      long span =
+          res < 60_000L
+              ? 3_600_000L
+              : res < 3_600_000L ? 86_400_000L : res < 86_400_000L ? 30 * 86_400_000L : 366 * 86_400_000L;
+      buckets[i] = Math.max(1, span / res);
+    }
+    return buckets;
+  }
+
+  /**
+   * Stops intake, lets aggregation finish what is durable, writes a last checkpoint (so the next
+   * start replays nothing) and closes files.
+   */
   @Override
   public void close() {
     log.close();
     runner.close();
+    checkpointer.close();
+    store.close();
     deadLetters.close();
   }
 }

@@ -1,5 +1,6 @@
 package dev.aggregator;
 
+import dev.aggregator.aggregation.CatalogLimits;
 import dev.aggregator.aggregation.Tier;
 import dev.aggregator.ingestion.IngestLimits;
 import java.nio.file.Path;
@@ -7,13 +8,15 @@ import java.time.Duration;
 import java.util.List;
 
 /**
- * Everything the embedded engine needs to know; the server fills it from flags, environment and its
- * config file.
+ * Everything the embedded engine needs to know; the server fills it from flags, environment and
+ * its config file.
  *
- * @param dataDir where the log, dead letters and (later) the rollup store live
+ * @param dataDir where the event log, the rollup store and the dead letters live
  * @param limits the event contract's size and time limits
- * @param tiers rollup resolutions and their retention
- * @param maxRollupBuckets buckets kept in memory across tiers, at most
+ * @param tiers rollup resolutions, their retention and detail
+ * @param catalog caps on event types, dimensions, values, series and fields
+ * @param maxMemoryRows rollup rows held in memory between checkpoints; reaching half of it calls
+ *     a checkpoint early
  * @param lateness how far behind the newest event time an event counts as late
  * @param dedupWindow how long a client id is remembered
  * @param dedupMaxIds client ids remembered at most
@@ -21,33 +24,42 @@ import java.util.List;
  * @param deadLetterCapacity dead letters kept
  * @param segmentBytes size of a log segment
  * @param maxQueryPoints output buckets one query may span
+ * @param checkpointInterval how often the rollups are made durable (a restart replays at most
+ *     this much of the log)
+ * @param walRetentionBytes log kept behind the last checkpoint for dedup, at most
  */
 public record EngineConfig(
     Path dataDir,
     IngestLimits limits,
     List<Tier> tiers,
-    long maxRollupBuckets,
+    CatalogLimits catalog,
+    long maxMemoryRows,
     Duration lateness,
     Duration dedupWindow,
     long dedupMaxIds,
     long maxInFlight,
     int deadLetterCapacity,
     long segmentBytes,
-    int maxQueryPoints) {
+    int maxQueryPoints,
+    Duration checkpointInterval,
+    long walRetentionBytes) {
 
   public static EngineConfig defaults(Path dataDir) {
     return new EngineConfig(
         dataDir,
         IngestLimits.defaults(),
         Tier.DEFAULTS,
-        10_000_000,
+        CatalogLimits.defaults(),
+        2_000_000,
         Duration.ofMinutes(1),
         Duration.ofHours(24),
         5_000_000,
         200_000,
         10_000,
         64L << 20,
-        11_000);
+        11_000,
+        Duration.ofSeconds(10),
+        8L << 30);
   }
 
   public EngineConfig {
@@ -59,5 +71,33 @@ public record EngineConfig(
               + limits.maxBatchEvents()
               + "), or a full batch could never be accepted");
     }
+  }
+
+  public EngineConfig withTiers(List<Tier> tiers) {
+    return new EngineConfig(
+        dataDir, limits, tiers, catalog, maxMemoryRows, lateness, dedupWindow, dedupMaxIds,
+        maxInFlight, deadLetterCapacity, segmentBytes, maxQueryPoints, checkpointInterval,
+        walRetentionBytes);
+  }
+
+  public EngineConfig withCatalog(CatalogLimits catalog) {
+    return new EngineConfig(
+        dataDir, limits, tiers, catalog, maxMemoryRows, lateness, dedupWindow, dedupMaxIds,
+        maxInFlight, deadLetterCapacity, segmentBytes, maxQueryPoints, checkpointInterval,
+        walRetentionBytes);
+  }
+
+  public EngineConfig withCheckpointInterval(Duration checkpointInterval) {
+    return new EngineConfig(
+        dataDir, limits, tiers, catalog, maxMemoryRows, lateness, dedupWindow, dedupMaxIds,
+        maxInFlight, deadLetterCapacity, segmentBytes, maxQueryPoints, checkpointInterval,
+        walRetentionBytes);
+  }
+
+  public EngineConfig withSegmentBytes(long segmentBytes) {
+    return new EngineConfig(
+        dataDir, limits, tiers, catalog, maxMemoryRows, lateness, dedupWindow, dedupMaxIds,
+        maxInFlight, deadLetterCapacity, segmentBytes, maxQueryPoints, checkpointInterval,
+        walRetentionBytes);
   }
 }

@@ -2,24 +2,38 @@ package dev.aggregator.aggregation;
 
 import dev.aggregator.event.Event;
 import dev.aggregator.event.EventProperties;
+import dev.aggregator.event.Hashing;
 import dev.aggregator.event.PropertyKind;
+import dev.aggregator.storage.RollupStore;
+import dev.aggregator.storage.StoreBatch;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Function;
 
 /**
- * Event-time rollups in memory: for every event, O(1) updates to the count series of its type and
- * the field series of its numeric properties, in every tier whose retention covers its timestamp.
+ * Event-time rollups: for every event, O(1) updates to the rows of its event type's total series
+ * and of its dimension combination's series, in every tier whose retention covers its timestamp.
  *
- * <p>Out-of-order, late and historical events need nothing special: an event lands in the bucket
- * its timestamp names, whenever it arrives. One writer applies batches under the write lock;
- * queries read under the read lock ({@link #read}).
+ * <p>Rows live in memory as deltas since the last checkpoint; a {@link #checkpoint} freezes them
+ * and merges them into the {@link RollupStore} together with the catalog's new entries and the
+ * log position they cover, in one atomic write. A query reads store + frozen + active rows; they
+ * are all mergeable, and a seqlock around the commit makes sure no query counts a frozen row both
+ * in memory and in the store. Out-of-order, late and historical events need nothing special: an
+ * event adds to the bucket its timestamp names, whenever it arrives.
+ *
+ * <p>One writer (the aggregation thread) applies batches under the write lock; queries read under
+ * the read lock ({@link #read}); a checkpoint's store I/O runs outside both.
  *
  * <pre>{@code
- * RollupEngine engine = new RollupEngine(Tier.DEFAULTS, 10_000_000, Duration.ofMinutes(1));
- * engine.apply(events, System.currentTimeMillis(), (event, outcome) -> {});
- * Stats s = engine.read(r -> { ... r.read(tier, series, bucket, stats) ... });
+ * RollupEngine engine = new RollupEngine(Tier.DEFAULTS, CatalogLimits.defaults(), 10_000_000,
+ *     Duration.ofMinutes(1), store);
+ * engine.apply(events, System.currentTimeMillis(), (i, event, outcome) -> {});
+ * engine.checkpoint();   // durable up to the last record applied
  * }</pre>
  */
 public final class RollupEngine {
@@ -31,7 +45,7 @@ public final class RollupEngine {
     LATE,
     /** Older than every tier's retention: not counted. */
     EXPIRED,
-    /** Not counted: the rollups are at their configured memory bound. */
+    /** Not counted: a memory bound (rows in memory, or event types) was reached. */
     FAILED
   }
 
@@ -41,46 +55,121 @@ public final class RollupEngine {
     void accept(int index, Event event, Outcome outcome);
   }
 
+  /** The dimension name under which an event's {@code source} is kept. */
+  public static final String SOURCE = "source";
+
+  private static final String META_CHECKPOINT = "checkpoint";
+  private static final String META_JOURNAL = "catalog/";
+  private static final String META_STATS = "stats/";
+
   private final List<Tier> tiers;
-  private final BucketTable[] tables;
-  private final long[] cutoffs;
-  private final MetricCatalog catalog = new MetricCatalog();
-  private final long maxBuckets;
+  private final Catalog catalog;
+  private final long maxMemoryRows;
   private final long latenessMillis;
+  private final RollupStore store;
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+  private final long[] cutoffs;
   private final Reader reader = new Reader();
+
+  private RowTable[] active;
+  private volatile RowTable[] frozen;
+  /** Odd while a checkpoint commits to the store: readers retry (a seqlock). */
+  private volatile long commitEpoch;
+
   private long watermark = Long.MIN_VALUE;
+  private long journalSequence;
+  private long checkpointSequence = -1;
+  private long appliedSequence = -1;
+
+  // Per-event scratch, owned by the writer.
+  private final int[] tuple;
+  private int[] fieldIndexes = new int[16];
+  private double[] fieldValues = new double[16];
 
   /**
    * @param tiers the resolutions kept, finest first
-   * @param maxBuckets buckets held across all tiers, at most; events that would need more fail
+   * @param maxMemoryRows rows held in memory between checkpoints, at most; without a store,
+   *     events that would need more fail
    * @param lateness how far behind the newest event time an event may arrive before it is late
+   * @param store where checkpoints go, or null to keep everything in memory
    */
-  public RollupEngine(List<Tier> tiers, long maxBuckets, Duration lateness) {
+  public RollupEngine(
+      List<Tier> tiers,
+      CatalogLimits limits,
+      long maxMemoryRows,
+      Duration lateness,
+      RollupStore store) {
     this.tiers = List.copyOf(tiers);
-    this.tables = new BucketTable[tiers.size()];
-    for (int i = 0; i < tables.length; i++) {
-      tables[i] = new BucketTable(1024);
-    }
-    this.cutoffs = new long[tiers.size()];
-    this.maxBuckets = maxBuckets;
+    this.catalog = new Catalog(limits);
+    this.maxMemoryRows = maxMemoryRows;
     this.latenessMillis = lateness.toMillis();
+    this.store = store;
+    this.cutoffs = new long[tiers.size()];
+    this.active = newTables();
+    this.tuple = new int[limits.maxDimensions() + 1];
+    if (store != null) {
+      load();
+    }
+  }
+
+  /** An in-memory engine with default catalog limits (tests, benchmarks). */
+  public RollupEngine(List<Tier> tiers, long maxMemoryRows, Duration lateness) {
+    this(tiers, CatalogLimits.defaults(), maxMemoryRows, lateness, null);
   }
 
   public List<Tier> tiers() {
     return tiers;
   }
 
-  /** Applies a batch under one write lock; {@code sink} learns each event's outcome. */
+  /** The last log sequence number applied, -1 if none. */
+  public long appliedSequence() {
+    return appliedSequence;
+  }
+
+  /** The log sequence number the store's rows cover (inclusive), -1 if none. */
+  public long checkpointSequence() {
+    return checkpointSequence;
+  }
+
+  private RowTable[] newTables() {
+    RowTable[] tables = new RowTable[tiers.size()];
+    for (int i = 0; i < tables.length; i++) {
+      tables[i] = new RowTable(1024);
+    }
+    return tables;
+  }
+
+  /** Applies a batch with no log position (tests, benchmarks). */
   public void apply(List<Event> events, long nowMillis, OutcomeSink sink) {
+    apply(events, -1, nowMillis, sink);
+  }
+
+  /**
+   * Applies a batch under one write lock; {@code sink} learns each event's outcome. The events are
+   * the log's records {@code firstSequence, firstSequence + 1, ...}: a checkpoint covers the log
+   * exactly up to the last record applied before it.
+   */
+  public void apply(List<Event> events, long firstSequence, long nowMillis, OutcomeSink sink) {
     lock.writeLock().lock();
     try {
+      if (firstSequence >= 0 && !events.isEmpty()) {
+        appliedSequence = firstSequence + events.size() - 1;
+      }
       for (int i = 0; i < cutoffs.length; i++) {
         cutoffs[i] = tiers.get(i).cutoff(nowMillis);
       }
       for (int i = 0; i < events.size(); i++) {
         Event e = events.get(i);
-        sink.accept(i, e, applyOne(e));
+        Outcome outcome;
+        try {
+          outcome = applyOne(e);
+        } catch (RuntimeException ex) {
+          // One event's failure (a bug) must not take its batch with it.
+          org.slf4j.LoggerFactory.getLogger(RollupEngine.class)
+              .error("aggregating an event of type {} failed", e.eventType(), ex);
+          outcome = Outcome.FAILED;
+        }
+        sink.accept(i, e, outcome);
       }
     } finally {
       lock.writeLock().unlock();
@@ -90,7 +179,7 @@ public final class RollupEngine {
   private Outcome applyOne(Event e) {
     long ts = e.timestamp();
     int covering = 0;
-    for (int i = 0; i < tables.length; i++) {
+    for (int i = 0; i < cutoffs.length; i++) {
       if (ts >= cutoffs[i]) {
         covering |= 1 << i;
       }
@@ -98,90 +187,149 @@ public final class RollupEngine {
     if (covering == 0) {
       return Outcome.EXPIRED;
     }
-    EventProperties props = e.properties();
-    int numbers = 0;
-    for (int p = 0; p < props.size(); p++) {
-      if (props.kind(p) == PropertyKind.NUMBER) {
-        numbers++;
-      }
-    }
-    if (bucketCount() + (long) Integer.bitCount(covering) * (1 + numbers) > maxBuckets
-        || catalog.full(1 + numbers)) {
+    if (store == null && memoryRows() + rowsNeeded(covering) > maxMemoryRows) {
       return Outcome.FAILED;
     }
-    MetricCatalog.EventType type = catalog.eventType(e.eventType());
-    for (int i = 0; i < tables.length; i++) {
-      if ((covering & (1 << i)) != 0) {
-        long bucket = tiers.get(i).resolution().bucketIndex(ts);
-        tables[i].addCount(BucketTable.key(type.countSeries, bucket));
-      }
+    EventSchema schema = catalog.schemaFor(e.eventType());
+    if (schema == null || catalog.seriesCount() >= RowTable.MAX_SERIES - 2) {
+      return Outcome.FAILED;
     }
-    for (int p = 0; p < props.size(); p++) {
-      if (props.kind(p) != PropertyKind.NUMBER) {
+    int series = seriesOf(schema, e);
+    int fields = fieldsOf(schema, e.properties());
+    boolean hasUser = e.userId() != null;
+    long userHash = hasUser ? Hashing.hash64(e.userId()) : 0;
+    for (int i = 0; i < cutoffs.length; i++) {
+      if ((covering & (1 << i)) == 0) {
         continue;
       }
-      int series = catalog.fieldSeries(type, props.key(p));
-      double value = props.number(p);
-      for (int i = 0; i < tables.length; i++) {
-        if ((covering & (1 << i)) != 0) {
-          long bucket = tiers.get(i).resolution().bucketIndex(ts);
-          tables[i].addValue(BucketTable.key(series, bucket), value);
-        }
+      Tier tier = tiers.get(i);
+      long bucket = tier.resolution().bucketIndex(ts);
+      RowTable table = active[i];
+      boolean sketches = !tier.totalsOnly();
+      table
+          .getOrCreate(RowTable.key(schema.totalSeries, bucket))
+          .add(fieldIndexes, fieldValues, fields, sketches, hasUser, userHash);
+      if (!tier.totalsOnly()) {
+        table
+            .getOrCreate(RowTable.key(series, bucket))
+            .add(fieldIndexes, fieldValues, fields, true, hasUser, userHash);
       }
     }
-    type.events++;
-    type.firstSeen = Math.min(type.firstSeen, ts);
-    type.lastSeen = Math.max(type.lastSeen, ts);
+    schema.events++;
+    schema.firstSeen = Math.min(schema.firstSeen, ts);
+    schema.lastSeen = Math.max(schema.lastSeen, ts);
+    catalog.touched(schema);
     boolean late = watermark != Long.MIN_VALUE && ts < watermark - latenessMillis;
     watermark = Math.max(watermark, ts);
     return late ? Outcome.LATE : Outcome.AGGREGATED;
   }
 
-  /** Drops buckets that have fallen out of their tier's retention; returns how many. */
-  public int expire(long nowMillis) {
-    lock.writeLock().lock();
-    try {
-      int removed = 0;
-      for (int i = 0; i < tables.length; i++) {
-        Tier tier = tiers.get(i);
-        if (!tier.keepsForever()) {
-          long cutoffBucket = tier.resolution().bucketIndex(tier.cutoff(nowMillis));
-          removed += tables[i].removeBefore(cutoffBucket);
-        }
+  /** Rows an event may add: its total in every covering tier, its combination in full ones. */
+  private int rowsNeeded(int covering) {
+    int n = 0;
+    for (int i = 0; i < cutoffs.length; i++) {
+      if ((covering & (1 << i)) != 0) {
+        n += tiers.get(i).totalsOnly() ? 1 : 2;
       }
-      return removed;
-    } finally {
-      lock.writeLock().unlock();
-    }
-  }
-
-  /** Runs {@code query} against a consistent view of the rollups, under the read lock. */
-  public <T> T read(Function<RollupReader, T> query) {
-    lock.readLock().lock();
-    try {
-      return query.apply(reader);
-    } finally {
-      lock.readLock().unlock();
-    }
-  }
-
-  /** Buckets held across all tiers. */
-  public long bucketCount() {
-    long n = 0;
-    for (BucketTable t : tables) {
-      n += t.size();
     }
     return n;
   }
 
-  /**
-   * Bytes held by the bucket tables. Read without the lock, like {@link #bucketCount()}: health
-   * must answer even while aggregation holds or waits for the write lock.
-   */
+  /** The series of the event's dimension combination (its source and string/boolean properties). */
+  private int seriesOf(EventSchema schema, Event e) {
+    int known = schema.dimensions.size();
+    Arrays.fill(tuple, 0, tuple.length, EventSchema.ABSENT);
+    int length = 0;
+    int d = catalog.dimension(schema, SOURCE);
+    if (d >= 0) {
+      tuple[d] = catalog.valueCode(schema, d, e.source());
+      length = Math.max(length, d + 1);
+    }
+    EventProperties p = e.properties();
+    for (int i = 0; i < p.size(); i++) {
+      PropertyKind kind = p.kind(i);
+      if (kind == PropertyKind.NUMBER || p.key(i).equals(SOURCE)) {
+        continue; // numbers are fields; the event's own source shadows a property of that name
+      }
+      d = catalog.dimension(schema, p.key(i));
+      if (d >= 0) {
+        tuple[d] = catalog.valueCode(schema, d, p.string(i));
+        length = Math.max(length, d + 1);
+      }
+    }
+    while (length > 0 && tuple[length - 1] == EventSchema.ABSENT) {
+      length--;
+    }
+    int series = catalog.series(schema, tuple, length);
+    if (schema.overflowSeries >= 0 && series == schema.seriesIds[schema.overflowSeries]) {
+      schema.overflowEvents++;
+    }
+    assert known <= schema.dimensions.size();
+    return series;
+  }
+
+  /** Fills the field scratch arrays with the event's numeric properties; returns how many. */
+  private int fieldsOf(EventSchema schema, EventProperties p) {
+    int n = 0;
+    for (int i = 0; i < p.size(); i++) {
+      if (p.kind(i) != PropertyKind.NUMBER) {
+        continue;
+      }
+      int f = catalog.field(schema, p.key(i));
+      if (f < 0) {
+        continue;
+      }
+      if (n == fieldIndexes.length) {
+        fieldIndexes = Arrays.copyOf(fieldIndexes, n * 2);
+        fieldValues = Arrays.copyOf(fieldValues, n * 2);
+      }
+      fieldIndexes[n] = f;
+      fieldValues[n] = p.number(i);
+      n++;
+    }
+    return n;
+  }
+
+  /** Series allocated so far (read without the lock: for health). */
+  public int seriesCount() {
+    return catalog.seriesCount();
+  }
+
+  /** Rows held in memory (active and frozen). */
+  public long memoryRows() {
+    long n = 0;
+    for (RowTable t : active) {
+      n += t.size();
+    }
+    RowTable[] f = frozen;
+    if (f != null) {
+      for (RowTable t : f) {
+        n += t.size();
+      }
+    }
+    return n;
+  }
+
+  /** Whether the active rows have reached the bound that calls for a checkpoint. */
+  public boolean wantsCheckpoint() {
+    long n = 0;
+    for (RowTable t : active) {
+      n += t.size();
+    }
+    return store != null && n >= maxMemoryRows / 2;
+  }
+
+  /** Approximate heap bytes of the rows in memory (sketches not counted). */
   public long memoryBytes() {
     long n = 0;
-    for (BucketTable t : tables) {
+    for (RowTable t : active) {
       n += t.memoryBytes();
+    }
+    RowTable[] f = frozen;
+    if (f != null) {
+      for (RowTable t : f) {
+        n += t.memoryBytes();
+      }
     }
     return n;
   }
@@ -191,9 +339,179 @@ public final class RollupEngine {
     return watermark;
   }
 
+  /**
+   * Makes everything applied so far durable in the store, covering the log up to {@code
+   * sequence}: freezes the in-memory rows (a pointer swap under the write lock), merges them into
+   * the stored rows and writes them with the catalog's new entries and the checkpoint in one
+   * atomic batch. Called by the aggregation thread; the store I/O runs without the engine's lock,
+   * so queries and (through the pipeline's queue) ingestion go on.
+   */
+  public synchronized void checkpoint() throws IOException {
+    if (store == null) {
+      return;
+    }
+    long sequence;
+    RowTable[] toFlush;
+    List<byte[]> journal;
+    Map<String, byte[]> stats;
+    long mark;
+    lock.writeLock().lock();
+    try {
+      sequence = appliedSequence;
+      if (sequence == checkpointSequence) {
+        return; // nothing applied since the last one
+      }
+      toFlush = active;
+      active = newTables();
+      frozen = toFlush;
+      journal = catalog.drainJournal();
+      stats = catalog.drainStats();
+      mark = watermark;
+    } finally {
+      lock.writeLock().unlock();
+    }
+    long journalStart = journalSequence;
+    try (StoreBatch batch = store.batch()) {
+      for (byte[] entry : journal) {
+        batch.putMeta(META_JOURNAL + String.format("%016x", journalSequence++), entry);
+      }
+      for (Map.Entry<String, byte[]> s : stats.entrySet()) {
+        batch.putMeta(META_STATS + s.getKey(), s.getValue());
+      }
+      for (int t = 0; t < toFlush.length; t++) {
+        int tier = t;
+        toFlush[t].forEach(
+            (key, row) -> {
+              int series = RowTable.seriesOf(key);
+              long bucket = RowTable.bucketOf(key);
+              byte[] stored;
+              try {
+                stored = store.get(tier, series, bucket);
+              } catch (IOException e) {
+                throw new UncheckedIOException(e);
+              }
+              RollupRow merged = stored == null ? row : RowCodec.decode(stored);
+              if (stored != null) {
+                merged.merge(row); // the decoded copy; the frozen row stays as queries see it
+              }
+              batch.putRow(tier, series, bucket, RowCodec.encode(merged));
+            });
+      }
+      batch.putMeta(
+          META_CHECKPOINT,
+          java.nio.ByteBuffer.allocate(24)
+              .putLong(sequence)
+              .putLong(mark)
+              .putLong(journalSequence)
+              .array());
+      commitEpoch++; // odd: readers that overlap the commit retry
+      try {
+        store.write(batch);
+        frozen = null;
+        checkpointSequence = sequence;
+      } finally {
+        commitEpoch++;
+      }
+    } catch (IOException | RuntimeException e) {
+      // Not committed: the frozen rows go back in front of the active ones and the catalog's
+      // entries back in its journal; nothing is lost, the next checkpoint tries again.
+      lock.writeLock().lock();
+      try {
+        journalSequence = journalStart;
+        catalog.requeue(journal, stats);
+        for (int t = 0; t < toFlush.length; t++) {
+          RowTable into = active[t];
+          toFlush[t].forEach((key, row) -> into.getOrCreate(key).merge(row));
+        }
+        frozen = null;
+      } finally {
+        lock.writeLock().unlock();
+      }
+      if (e instanceof UncheckedIOException u) {
+        throw u.getCause();
+      }
+      throw e;
+    }
+  }
+
+  /** Reads the catalog and checkpoint back from the store. */
+  private void load() {
+    try {
+      for (byte[] entry : store.metaWithPrefix(META_JOURNAL).values()) {
+        catalog.replay(entry);
+        journalSequence++;
+      }
+      for (Map.Entry<String, byte[]> s : store.metaWithPrefix(META_STATS).entrySet()) {
+        catalog.restoreStats(s.getKey().substring(META_STATS.length()), s.getValue());
+      }
+      catalog.drainJournal();
+      catalog.drainStats();
+      byte[] checkpoint = store.getMeta(META_CHECKPOINT);
+      if (checkpoint != null) {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(checkpoint);
+        checkpointSequence = b.getLong();
+        appliedSequence = checkpointSequence;
+        watermark = b.getLong();
+        journalSequence = b.getLong();
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Drops rows that have fallen out of their tier's retention, in memory and in the store. */
+  public void expire(long nowMillis) throws IOException {
+    lock.writeLock().lock();
+    try {
+      for (int i = 0; i < tiers.size(); i++) {
+        Tier tier = tiers.get(i);
+        if (!tier.keepsForever()) {
+          active[i].removeBefore(tier.resolution().bucketIndex(tier.cutoff(nowMillis)));
+        }
+      }
+    } finally {
+      lock.writeLock().unlock();
+    }
+    if (store != null) {
+      for (int i = 0; i < tiers.size(); i++) {
+        Tier tier = tiers.get(i);
+        if (!tier.keepsForever()) {
+          store.deleteBefore(i, tier.resolution().bucketIndex(tier.cutoff(nowMillis)));
+        }
+      }
+    }
+  }
+
+  /**
+   * Runs {@code query} against a consistent view of the rollups, under the read lock. If a
+   * checkpoint committed meanwhile (its rows could have been seen twice), the query runs again.
+   */
+  public <T> T read(Function<RollupReader, T> query) {
+    while (true) {
+      long epoch = commitEpoch;
+      if ((epoch & 1) != 0) {
+        Thread.onSpinWait();
+        continue;
+      }
+      T result;
+      lock.readLock().lock();
+      try {
+        reader.frozenView = frozen;
+        result = query.apply(reader);
+      } finally {
+        lock.readLock().unlock();
+      }
+      if (commitEpoch == epoch) {
+        return result;
+      }
+    }
+  }
+
   private final class Reader implements RollupReader {
+    RowTable[] frozenView;
+
     @Override
-    public MetricCatalog catalog() {
+    public Catalog catalog() {
       return catalog;
     }
 
@@ -203,8 +521,40 @@ public final class RollupEngine {
     }
 
     @Override
-    public boolean read(int tier, int series, long bucketIndex, Stats into) {
-      return tables[tier].read(BucketTable.key(series, bucketIndex), into);
+    public void readRows(
+        int tier, int series, long fromBucket, long toBucket, RowNeeds needs, RowSink sink) {
+      if (store != null) {
+        try {
+          store.scan(
+              tier,
+              series,
+              fromBucket,
+              toBucket,
+              (bucket, bytes) -> {
+                RollupRow row = new RollupRow();
+                RowCodec.mergeInto(bytes, row, needs.field(), needs.users(), needs.values());
+                sink.accept(bucket, row);
+              });
+        } catch (IOException e) {
+          throw new UncheckedIOException(e);
+        }
+      }
+      RowTable[] f = frozenView;
+      if (f != null) {
+        visit(f[tier], series, fromBucket, toBucket, sink);
+      }
+      visit(active[tier], series, fromBucket, toBucket, sink);
+    }
+
+    private void visit(RowTable table, int series, long from, long to, RowSink sink) {
+      long lo = Math.max(from, table.minBucket());
+      long hi = Math.min(to - 1, table.maxBucket());
+      for (long b = lo; b <= hi; b++) {
+        RollupRow row = table.get(RowTable.key(series, b));
+        if (row != null) {
+          sink.accept(b, row);
+        }
+      }
     }
   }
 }

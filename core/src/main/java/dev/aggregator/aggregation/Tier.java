@@ -1,22 +1,23 @@
 package dev.aggregator.aggregation;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
 
 /**
- * One rollup resolution and how long it is kept.
+ * One rollup resolution, how long it is kept, and how much it keeps.
  *
  * @param resolution the bucket width
  * @param retention how far behind now its buckets are kept; {@code null} keeps them forever
+ * @param totalsOnly whether it keeps only each event type's exact totals: no dimensions, no
+ *     sketches. The default 1 s tier does: kept per dimension combination with sketches, it would
+ *     hold a row per series per second (~6 GB per 6 h at 400k events/s of the standard workload).
  */
-public record Tier(Granularity resolution, Duration retention) {
+public record Tier(Granularity resolution, Duration retention, boolean totalsOnly) {
 
-  /** 1 s kept 6 h, 1 m kept 30 d, 1 h and 1 d kept forever (DESIGN §4). */
-  public static final java.util.List<Tier> DEFAULTS =
-      java.util.List.of(
-          new Tier(Granularity.S1, Duration.ofHours(6)),
-          new Tier(Granularity.M1, Duration.ofDays(30)),
-          new Tier(Granularity.H1, null),
-          new Tier(Granularity.D1, null));
+  /** 1 s (totals) kept 6 h, 1 m kept 30 d, 1 h and 1 d kept forever (DESIGN §4). */
+  public static final List<Tier> DEFAULTS = parseList("1s:6h:totals,1m:30d,1h,1d");
 
   public Tier {
     if (retention != null && (retention.isNegative() || retention.isZero())) {
@@ -26,6 +27,10 @@ public record Tier(Granularity resolution, Duration retention) {
     if (resolution == Granularity.W1) {
       throw new IllegalArgumentException("a tier may be at most 1d wide");
     }
+  }
+
+  public Tier(Granularity resolution, Duration retention) {
+    this(resolution, retention, false);
   }
 
   public boolean keepsForever() {
@@ -42,26 +47,46 @@ public record Tier(Granularity resolution, Duration retention) {
         : resolution.bucketStart(nowMillis - retention.toMillis());
   }
 
+  /** How the tier reads in configuration and errors: {@code 1m kept 30d}. */
+  public String describe() {
+    return resolution.label()
+        + (totalsOnly ? " totals" : "")
+        + (keepsForever() ? " kept forever" : " kept " + Durations.format(retention));
+  }
+
   /**
-   * Parses {@code 1s:6h,1m:30d,1h,1d}: resolution, then an optional retention (s, m, h, d); no
-   * retention means forever.
+   * Parses {@code 1s:6h:totals,1m:30d,1h,1d}: a resolution, an optional retention (no retention
+   * or {@code forever} keeps it forever) and an optional {@code totals} (only each event type's
+   * exact totals: no dimensions, no sketches).
    */
-  public static java.util.List<Tier> parseList(String spec) {
-    java.util.List<Tier> tiers = new java.util.ArrayList<>();
+  public static List<Tier> parseList(String spec) {
+    List<Tier> tiers = new ArrayList<>();
     for (String part : spec.split(",")) {
-      String[] kv = part.trim().split(":", 2);
-      Granularity g = Granularity.parse(kv[0].trim());
+      String[] fields = part.trim().split(":", -1);
+      Granularity g = Granularity.parse(fields[0].trim());
       if (g == null) {
         throw new IllegalArgumentException(
-            "unknown tier resolution '" + kv[0].trim() + "'; use one of " + Granularity.labels());
+            "unknown tier resolution '"
+                + fields[0].trim()
+                + "'; use one of "
+                + Granularity.labels());
       }
+      String retentionText = fields.length > 1 ? fields[1].trim() : "";
       Duration retention =
-          kv.length == 1 || kv[1].isBlank() || kv[1].trim().equals("forever")
+          retentionText.isEmpty() || retentionText.equals("forever")
               ? null
-              : Durations.parse(kv[1].trim());
-      tiers.add(new Tier(g, retention));
+              : Durations.parse(retentionText);
+      boolean totals = false;
+      if (fields.length > 2) {
+        if (!fields[2].trim().equals("totals") || fields.length > 3) {
+          throw new IllegalArgumentException(
+              "tier '" + part.trim() + "': after the retention only 'totals' may follow");
+        }
+        totals = true;
+      }
+      tiers.add(new Tier(g, retention, totals));
     }
-    tiers.sort(java.util.Comparator.comparingLong(t -> t.resolution().millis()));
+    tiers.sort(Comparator.comparingLong(t -> t.resolution().millis()));
     for (int i = 1; i < tiers.size(); i++) {
       if (tiers.get(i).resolution() == tiers.get(i - 1).resolution()) {
         throw new IllegalArgumentException(
@@ -71,6 +96,6 @@ public record Tier(Granularity resolution, Duration retention) {
     if (tiers.isEmpty()) {
       throw new IllegalArgumentException("at least one tier is needed");
     }
-    return java.util.List.copyOf(tiers);
+    return List.copyOf(tiers);
   }
 }

@@ -117,8 +117,16 @@ public final class UserSketch {
       }
       return;
     }
-    // Read the argument before touching this: other may be this.
-    HllSketch theirs = other.sketch != null ? other.sketch : other.union.getResult(TYPE);
+    // Read the argument before touching this: other may be this. Reading a union's result
+    // rebuilds its caches, so concurrent queries merging the same row take turns.
+    HllSketch theirs;
+    if (other.sketch != null) {
+      theirs = other.sketch;
+    } else {
+      synchronized (other) {
+        theirs = other.union.getResult(TYPE);
+      }
+    }
     toUnion().update(theirs);
   }
 

@@ -17,15 +17,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The aggregation thread: applies durable events to the rollups in log order, dead-letters the
- * expired and failed ones, and drops buckets past their retention once a minute.
+ * The aggregation thread: applies durable events to the rollups in log order and dead-letters the
+ * expired and failed ones.
  *
  * <p>Its queue has no bound of its own: everything in it holds in-flight permits of the {@link
  * dev.aggregator.ingestion.IngestPipeline}, which answers 429 before the queue can grow further.
  */
 public final class AggregationRunner implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(AggregationRunner.class);
-  private static final long EXPIRE_EVERY_MS = 60_000;
 
   /**
    * Events now in the log, to aggregate.
@@ -45,7 +44,6 @@ public final class AggregationRunner implements AutoCloseable {
   private final BlockingQueue<Queued> queue = new LinkedBlockingQueue<>();
   private final Thread thread;
   private volatile boolean closed;
-  private long lastExpire;
   private volatile long appliedUpTo = -1;
 
   public AggregationRunner(
@@ -60,7 +58,6 @@ public final class AggregationRunner implements AutoCloseable {
 
   /** Starts the thread; call after {@link #replay} is done. */
   public void start() {
-    lastExpire = nowMillis.getAsLong();
     thread.start();
   }
 
@@ -97,6 +94,7 @@ public final class AggregationRunner implements AutoCloseable {
     long now = nowMillis.getAsLong();
     engine.apply(
         events,
+        first,
         now,
         (i, e, outcome) -> {
           if (first + i > alreadyPersisted) {
@@ -114,14 +112,6 @@ public final class AggregationRunner implements AutoCloseable {
         if (q != null) {
           process(q.batch());
         }
-        long now = nowMillis.getAsLong();
-        if (now - lastExpire >= EXPIRE_EVERY_MS) {
-          lastExpire = now;
-          int removed = engine.expire(now);
-          if (removed > 0) {
-            LOG.debug("dropped {} buckets past their retention", removed);
-          }
-        }
       } catch (InterruptedException e) {
         // close() is waiting; keep draining
       } catch (RuntimeException e) {
@@ -135,20 +125,14 @@ public final class AggregationRunner implements AutoCloseable {
     lifecycle.processing(n);
     long now = nowMillis.getAsLong();
     int[] counts = new int[Outcome.values().length];
-    try {
-      engine.apply(
-          b.events(),
-          now,
-          (i, e, outcome) -> {
-            counts[outcome.ordinal()]++;
-            deadLetter(b.firstSequence() + i, e, outcome, now);
-          });
-    } catch (RuntimeException e) {
-      LOG.error("aggregating {} events failed", n, e);
-      lifecycle.failed(n);
-      b.done().run();
-      return;
-    }
+    engine.apply(
+        b.events(),
+        b.firstSequence(),
+        now,
+        (i, e, outcome) -> {
+          counts[outcome.ordinal()]++;
+          deadLetter(b.firstSequence() + i, e, outcome, now);
+        });
     appliedUpTo = b.firstSequence() + n - 1;
     b.done().run(); // permits first: whoever sees the counts below may rely on them being back
     int late = counts[Outcome.LATE.ordinal()];
@@ -161,7 +145,7 @@ public final class AggregationRunner implements AutoCloseable {
     String message =
         switch (outcome) {
           case EXPIRED -> "older than the retention of every rollup tier";
-          case FAILED -> "the rollups are at their memory bound (maxRollupBuckets)";
+          case FAILED -> "a memory bound was reached (maxMemoryRows without a store, or maxEventTypes)";
           default -> null;
         };
     if (message == null) {

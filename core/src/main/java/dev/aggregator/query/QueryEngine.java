@@ -1,24 +1,33 @@
 package dev.aggregator.query;
 
-import dev.aggregator.aggregation.Durations;
+import dev.aggregator.aggregation.Catalog;
+import dev.aggregator.aggregation.Catalog.MetricRef;
+import dev.aggregator.aggregation.EventSchema;
 import dev.aggregator.aggregation.Granularity;
-import dev.aggregator.aggregation.MetricCatalog.MetricRef;
 import dev.aggregator.aggregation.RollupEngine;
 import dev.aggregator.aggregation.RollupReader;
-import dev.aggregator.aggregation.Stats;
+import dev.aggregator.aggregation.RollupReader.RowNeeds;
+import dev.aggregator.aggregation.RollupRow;
 import dev.aggregator.aggregation.Tier;
 import dev.aggregator.event.Timestamps;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.function.LongSupplier;
 
 /**
  * Answers {@link Query}s from the rollups.
  *
- * <p>For each output bucket it reads the coarsest tier whose resolution divides the granularity and
- * whose retention still holds that bucket, so a 1-hour query reads 1 h buckets, and a range
- * reaching past a fine tier's retention is served seamlessly from a coarser one. A granularity
- * finer than every tier still holding part of the range is refused with the tiers named.
+ * <p>For each output bucket it reads the coarsest tier whose buckets tile it exactly and whose
+ * retention still holds it — a 1-hour query reads 1 h buckets, a day in Berlin reads 1 h buckets
+ * (it does not start at a UTC midnight), a range reaching past a fine tier's retention is served
+ * from a coarser one — and skips totals-only tiers when the query filters, groups or needs a
+ * sketch. Filters pick series through each dimension's inverted index; groups are ranked by their
+ * total over the range, the first {@code limit} kept and the rest merged into {@value
+ * Catalog#OTHER}, so totals still add up.
  *
  * <pre>{@code
  * QueryEngine queries = new QueryEngine(engine, System::currentTimeMillis);
@@ -36,112 +45,294 @@ public final class QueryEngine {
 
   public QueryResult run(Query q) throws InvalidQueryException {
     long now = nowMillis.getAsLong();
-    Outcome outcome = rollups.read(r -> evaluate(r, q, now));
+    Outcome outcome = rollups.read(r -> new Evaluation(r, q, now).run());
     if (outcome.error != null) {
       throw outcome.error;
     }
-    return new QueryResult(q, outcome.points);
+    return outcome.result;
   }
 
-  private record Outcome(List<QueryResult.Point> points, InvalidQueryException error) {}
+  private record Outcome(QueryResult result, InvalidQueryException error) {}
 
-  private static Outcome evaluate(RollupReader r, Query q, long now) {
-    MetricRef metric = r.catalog().resolve(q.metric());
-    boolean countMetric = metric == null || metric.isCount();
-    if (metric != null && countMetric && !q.function().appliesToCount()) {
-      return new Outcome(
-          null,
-          new InvalidQueryException(
-              "function",
-              q.metric()
-                  + " counts events; use function count or sum (avg, min and max apply to"
-                  + " numeric fields such as "
-                  + metric.eventType()
-                  + "_value)"));
+  private record Group(Map<String, String> dimensions, int[] series) {}
+
+  /** One query against one consistent view. */
+  private static final class Evaluation {
+    private final RollupReader reader;
+    private final Query q;
+    private final long now;
+    private final Buckets buckets;
+    private final List<String> warnings = new ArrayList<>();
+
+    Evaluation(RollupReader reader, Query q, long now) {
+      this.reader = reader;
+      this.q = q;
+      this.now = now;
+      this.buckets = Buckets.of(q);
     }
-    Granularity g = q.granularity();
-    List<Tier> tiers = r.tiers();
-    List<Integer> candidates = new ArrayList<>(); // coarsest first
-    for (int i = tiers.size() - 1; i >= 0; i--) {
-      if (tiers.get(i).resolution().divides(g)) {
-        candidates.add(i);
+
+    Outcome run() {
+      MetricRef metric = reader.catalog().resolve(q.metric());
+      AggregateFunction fn = q.function();
+      if (metric != null && metric.isCount() && !fn.appliesToCount()) {
+        return error(
+            "function",
+            q.metric()
+                + " counts events; use function count, sum or unique_users ("
+                + fn.label()
+                + " applies to numeric fields such as "
+                + metric.schema().name()
+                + "_value)");
       }
-    }
-    long first = q.firstBucket();
-    if (q.bucketCount() > 0 && tierFor(tiers, candidates, first, now) < 0) {
-      return new Outcome(
-          null, new InvalidQueryException("granularity", noTier(tiers, g, first, now)));
-    }
-    List<QueryResult.Point> points = new ArrayList<>((int) Math.min(q.bucketCount(), 4096));
-    Stats stats = new Stats();
-    Double previous = null;
-    for (long b = first; b < q.end(); b += g.millis()) {
-      stats.clear();
-      if (metric != null) {
-        int tier = tierFor(tiers, candidates, b, now);
-        Granularity res = tiers.get(tier).resolution();
-        long from = res.bucketIndex(b);
-        long to = from + g.millis() / res.millis();
-        for (long i = from; i < to; i++) {
-          r.read(tier, metric.series(), i, stats);
+      boolean needsFullTier = q.usesDimensions() || fn.needsSketch();
+      int n = buckets.size();
+      int[] tierOf = new int[n];
+      for (int i = 0; i < n; i++) {
+        tierOf[i] = tierFor(buckets.starts[i], buckets.ends[i], needsFullTier);
+        if (tierOf[i] < 0) {
+          return error("granularity", noTier(buckets.starts[i], needsFullTier));
         }
       }
-      Double value;
-      if (!stats.isEmpty()) {
-        value = q.function().apply(stats, countMetric);
-        previous = value;
-      } else {
-        value =
-            switch (q.fill()) {
-              case NONE -> null;
-              case ZERO -> 0.0;
-              case NULL -> null;
-              case PREVIOUS -> previous;
-            };
-        if (value == null && q.fill() != Fill.NULL) {
+      if (metric == null) {
+        List<QueryResult.Series> series =
+            q.groupBy().isEmpty()
+                ? List.of(new QueryResult.Series(Map.of(), points(new RollupRow[n], -1)))
+                : List.of();
+        return new Outcome(new QueryResult(q, series, warnings), null);
+      }
+      List<Group> groups = groups(metric.schema());
+      RowNeeds needs =
+          new RowNeeds(metric.fieldIndex(), fn == AggregateFunction.UNIQUE_USERS, fn.isPercentile());
+      RollupRow[][] acc = new RollupRow[groups.size()][n];
+      for (int i = 0; i < n; ) {
+        int j = i;
+        while (j < n && tierOf[j] == tierOf[i]) {
+          j++;
+        }
+        read(tierOf[i], i, j, groups, needs, acc);
+        i = j;
+      }
+      return new Outcome(new QueryResult(q, rank(groups, acc, metric.fieldIndex()), warnings), null);
+    }
+
+    /** Reads buckets {@code [from, to)} of every group's series from tier {@code tier}. */
+    private void read(int tier, int from, int to, List<Group> groups, RowNeeds needs, RollupRow[][] acc) {
+      Granularity res = reader.tiers().get(tier).resolution();
+      long fromBucket = res.bucketIndex(buckets.starts[from]);
+      long toBucket = res.bucketIndex(buckets.ends[to - 1]);
+      for (int g = 0; g < groups.size(); g++) {
+        RollupRow[] rows = acc[g];
+        for (int series : groups.get(g).series()) {
+          reader.readRows(
+              tier,
+              series,
+              fromBucket,
+              toBucket,
+              needs,
+              (bucket, row) -> {
+                int i = buckets.indexOf(bucket * res.millis());
+                if (i >= 0) {
+                  if (rows[i] == null) {
+                    rows[i] = new RollupRow();
+                  }
+                  rows[i].merge(row, needs.field(), needs.users(), needs.values());
+                }
+              });
+        }
+      }
+    }
+
+    /** The series to read, in groups: the total alone, or the matching combinations per group. */
+    private List<Group> groups(EventSchema schema) {
+      if (!q.usesDimensions()) {
+        return List.of(new Group(Map.of(), new int[] {schema.totalSeries()}));
+      }
+      int[] selected = schema.allSeries();
+      for (Map.Entry<String, List<String>> f : q.filters().entrySet()) {
+        noteDimension(schema, f.getKey());
+        selected = EventSchema.intersect(selected, schema.seriesMatching(f.getKey(), f.getValue()));
+      }
+      for (String key : q.groupBy()) {
+        noteDimension(schema, key);
+      }
+      if (schema.seriesCapped()) {
+        warnings.add(
+            schema.name()
+                + " reached its cap of dimension combinations (maxSeriesPerEventType): "
+                + schema.overflowEvents()
+                + " events with newer combinations count under "
+                + Catalog.OTHER
+                + " in every dimension");
+      }
+      Map<List<String>, List<Integer>> byValues = new LinkedHashMap<>();
+      for (int local : selected) {
+        List<String> values = new ArrayList<>(q.groupBy().size());
+        for (String key : q.groupBy()) {
+          values.add(schema.valueOf(local, key));
+        }
+        byValues.computeIfAbsent(values, k -> new ArrayList<>()).add(schema.seriesId(local));
+      }
+      List<Group> groups = new ArrayList<>(byValues.size());
+      for (Map.Entry<List<String>, List<Integer>> e : byValues.entrySet()) {
+        Map<String, String> dims = new LinkedHashMap<>();
+        for (int k = 0; k < q.groupBy().size(); k++) {
+          dims.put(q.groupBy().get(k), e.getKey().get(k));
+        }
+        groups.add(new Group(dims, e.getValue().stream().mapToInt(Integer::intValue).toArray()));
+      }
+      return groups;
+    }
+
+    private void noteDimension(EventSchema schema, String key) {
+      if (schema.cardinality(key) < 0) {
+        warnings.add("'" + key + "' is not a dimension of " + schema.name());
+      } else if (schema.isCapped(key)) {
+        warnings.add(
+            "dimension "
+                + key
+                + " of "
+                + schema.name()
+                + " reached its cap of "
+                + schema.cardinality(key)
+                + " values (maxDimensionValues); later values count as "
+                + Catalog.OTHER);
+      }
+    }
+
+    /**
+     * Turns accumulated groups into series: without grouping, the one series; with grouping, the
+     * top {@code limit} by total over the range, then the rest merged as __other__.
+     */
+    private List<QueryResult.Series> rank(List<Group> groups, RollupRow[][] acc, int field) {
+      if (q.groupBy().isEmpty()) {
+        return List.of(new QueryResult.Series(Map.of(), points(acc[0], field)));
+      }
+      RowNeeds needs = needs(field);
+      List<Integer> order = new ArrayList<>();
+      double[] totals = new double[groups.size()];
+      for (int g = 0; g < groups.size(); g++) {
+        RollupRow total = new RollupRow();
+        for (RollupRow row : acc[g]) {
+          if (row != null) {
+            total.merge(row, needs.field(), needs.users(), needs.values());
+          }
+        }
+        Double v = q.function().apply(total, field);
+        totals[g] = v == null || v.isNaN() ? Double.NEGATIVE_INFINITY : v;
+        if (v != null) {
+          order.add(g);
+        }
+      }
+      Comparator<Integer> byTotal = Comparator.comparingDouble(g -> -totals[g]);
+      order.sort(byTotal.thenComparing(g -> groups.get(g).dimensions().toString()));
+      List<QueryResult.Series> out = new ArrayList<>();
+      int keep = Math.min(q.limit(), order.size());
+      for (int k = 0; k < keep; k++) {
+        int g = order.get(k);
+        out.add(new QueryResult.Series(groups.get(g).dimensions(), points(acc[g], field)));
+      }
+      if (order.size() > keep) {
+        RollupRow[] rest = new RollupRow[buckets.size()];
+        for (int k = keep; k < order.size(); k++) {
+          RollupRow[] rows = acc[order.get(k)];
+          for (int i = 0; i < rows.length; i++) {
+            if (rows[i] != null) {
+              if (rest[i] == null) {
+                rest[i] = new RollupRow();
+              }
+              rest[i].merge(rows[i], needs.field(), needs.users(), needs.values());
+            }
+          }
+        }
+        Map<String, String> other = new LinkedHashMap<>();
+        for (String key : q.groupBy()) {
+          other.put(key, Catalog.OTHER);
+        }
+        out.add(new QueryResult.Series(other, points(rest, field)));
+      }
+      return out;
+    }
+
+    private RowNeeds needs(int field) {
+      AggregateFunction fn = q.function();
+      return new RowNeeds(field, fn == AggregateFunction.UNIQUE_USERS, fn.isPercentile());
+    }
+
+    private List<QueryResult.Point> points(RollupRow[] rows, int field) {
+      List<QueryResult.Point> points = new ArrayList<>(Math.min(rows.length, 4096));
+      Double previous = null;
+      for (int i = 0; i < rows.length; i++) {
+        Double value = rows[i] == null ? null : q.function().apply(rows[i], field);
+        if (value != null) {
+          previous = value;
+        } else {
+          value =
+              switch (q.fill()) {
+                case NONE, NULL -> null;
+                case ZERO -> 0.0;
+                case PREVIOUS -> previous;
+              };
+          if (value == null && q.fill() != Fill.NULL) {
+            continue;
+          }
+        }
+        points.add(new QueryResult.Point(buckets.starts[i], value));
+      }
+      return Collections.unmodifiableList(points);
+    }
+
+    /**
+     * The coarsest tier whose buckets tile {@code [s, e)} and that still holds it; -1 if none.
+     */
+    private int tierFor(long s, long e, boolean needsFullTier) {
+      List<Tier> tiers = reader.tiers();
+      for (int i = tiers.size() - 1; i >= 0; i--) {
+        Tier t = tiers.get(i);
+        Granularity res = t.resolution();
+        if ((needsFullTier && t.totalsOnly())
+            || res.bucketStart(s) != s
+            || res.bucketStart(e) != e
+            || s < t.cutoff(now)) {
           continue;
         }
-      }
-      points.add(new QueryResult.Point(b, value));
-    }
-    return new Outcome(List.copyOf(points), null);
-  }
-
-  /** The coarsest candidate tier that still holds bucket {@code b}, or -1. */
-  private static int tierFor(List<Tier> tiers, List<Integer> candidates, long b, long now) {
-    for (int i : candidates) {
-      if (b >= tiers.get(i).cutoff(now)) {
         return i;
       }
+      return -1;
     }
-    return -1;
-  }
 
-  private static String noTier(List<Tier> tiers, Granularity g, long first, long now) {
-    StringBuilder kept = new StringBuilder();
-    for (Tier t : tiers) {
-      if (kept.length() > 0) {
-        kept.append(", ");
+    private String noTier(long s, boolean needsFullTier) {
+      List<Tier> tiers = reader.tiers();
+      StringBuilder kept = new StringBuilder();
+      for (Tier t : tiers) {
+        kept.append(kept.length() == 0 ? "" : ", ").append(t.describe());
       }
-      kept.append(t.resolution().label())
-          .append(t.keepsForever() ? " kept forever" : " kept " + Durations.format(t.retention()));
-    }
-    Granularity coarser = null;
-    for (Tier t : tiers) {
-      if (t.cutoff(now) <= first) {
-        coarser = t.resolution();
-        break;
+      if (needsFullTier && tierFor(s, s + q.granularity().millis(), false) >= 0) {
+        Granularity finest = null;
+        for (Tier t : tiers) {
+          if (!t.totalsOnly() && s >= t.cutoff(now)) {
+            finest = t.resolution();
+            break;
+          }
+        }
+        return "filters, groupBy, percentiles and unique_users need a tier that keeps dimensions"
+            + " and sketches"
+            + (finest == null ? "" : ": use granularity " + finest.label() + " or coarser")
+            + " (tiers: "
+            + kept
+            + ")";
       }
+      return "granularity "
+          + q.granularity().label()
+          + (q.zone() == null ? "" : " in " + q.zone())
+          + " is finer than every tier still holding data at "
+          + Timestamps.format(s)
+          + " (tiers: "
+          + kept
+          + "); use a coarser granularity or a later start";
     }
-    return "granularity "
-        + g.label()
-        + " is finer than every tier still holding data at "
-        + Timestamps.format(first)
-        + " (tiers: "
-        + kept
-        + ")"
-        + (coarser == null
-            ? ""
-            : "; use a granularity that " + coarser.label() + " divides, or a later start");
+
+    private static Outcome error(String parameter, String message) {
+      return new Outcome(null, new InvalidQueryException(parameter, message));
+    }
   }
 }

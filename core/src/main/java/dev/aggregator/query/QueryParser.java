@@ -3,7 +3,13 @@ package dev.aggregator.query;
 import dev.aggregator.aggregation.Durations;
 import dev.aggregator.aggregation.Granularity;
 import dev.aggregator.event.Timestamps;
+import java.time.DateTimeException;
+import java.time.ZoneId;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Function;
 import java.util.function.LongSupplier;
 
@@ -17,15 +23,23 @@ import java.util.function.LongSupplier;
  *       last hour
  *   <li>{@code granularity}: {@code 1s … 1w}; default the finest giving at most {@value
  *       #AUTO_POINTS} buckets
- *   <li>{@code function}: count, sum (default), avg, min, max
+ *   <li>{@code function}: count, sum (default), avg, min, max, p50, p90, p95, p99, unique_users
  *   <li>{@code fill}: none (default), zero, null, previous
+ *   <li>{@code filter=key:value} (repeatable; AND across keys, {@code key:v1|v2} for OR)
+ *   <li>{@code groupBy=k1,k2}, {@code limit} (series kept, default 10; the rest fold into
+ *       {@code __other__})
+ *   <li>{@code tz}: where days and weeks start, an IANA zone (default UTC)
  * </ul>
  */
 public final class QueryParser {
   /** Buckets the automatic granularity aims for at most: a chart's width in pixels, roughly. */
   public static final int AUTO_POINTS = 1_000;
 
-  private static final List<String> NOT_YET = List.of("filter", "groupBy", "tz");
+  /** Series kept when grouping, by default and at most. */
+  public static final int DEFAULT_LIMIT = 10;
+
+  public static final int MAX_LIMIT = 1_000;
+  static final int MAX_GROUP_BY = 4;
 
   private final LongSupplier nowMillis;
   private final int maxPoints;
@@ -42,11 +56,6 @@ public final class QueryParser {
    * @param params the request's parameters by name (all values of a repeated one)
    */
   public Query parse(Function<String, List<String>> params) throws InvalidQueryException {
-    for (String name : NOT_YET) {
-      if (!params.apply(name).isEmpty()) {
-        throw new InvalidQueryException(name, name + " is not supported yet");
-      }
-    }
     String metric = single(params, "metric");
     if (metric == null || metric.isBlank()) {
       throw new InvalidQueryException("metric", "metric is required, e.g. metric=page_view_count");
@@ -93,7 +102,18 @@ public final class QueryParser {
           "fill", "unknown fill '" + fillText + "'; use one of none, zero, null, previous");
     }
 
-    Query query = new Query(metric.strip(), start, end, granularity, function, fill);
+    Query query =
+        new Query(
+            metric.strip(),
+            start,
+            end,
+            granularity,
+            function,
+            fill,
+            filters(params.apply("filter")),
+            groupBy(single(params, "groupBy")),
+            limit(single(params, "limit")),
+            zone(single(params, "tz")));
     if (query.bucketCount() > maxPoints) {
       Granularity fits = finestFitting(start, end, maxPoints);
       throw new InvalidQueryException(
@@ -110,6 +130,82 @@ public final class QueryParser {
                   : "; use granularity " + fits.label() + " or coarser"));
     }
     return query;
+  }
+
+  /** {@code key:v1|v2}, repeatable: AND across keys, OR within one; a key given twice intersects. */
+  private static Map<String, List<String>> filters(List<String> specs) throws InvalidQueryException {
+    Map<String, List<String>> filters = new LinkedHashMap<>();
+    for (String spec : specs) {
+      int colon = spec.indexOf(':');
+      if (colon <= 0 || colon == spec.length() - 1) {
+        throw new InvalidQueryException(
+            "filter", "filter '" + spec + "' must be key:value or key:value1|value2");
+      }
+      String key = spec.substring(0, colon).strip();
+      List<String> values = new ArrayList<>();
+      for (String v : spec.substring(colon + 1).split("\\|", -1)) {
+        if (v.isEmpty()) {
+          throw new InvalidQueryException("filter", "filter '" + spec + "' has an empty value");
+        }
+        values.add(v);
+      }
+      List<String> previous = filters.get(key);
+      if (previous != null) {
+        values.retainAll(previous); // the same key twice: both must hold
+      }
+      filters.put(key, List.copyOf(values));
+    }
+    return Collections.unmodifiableMap(filters);
+  }
+
+  private static List<String> groupBy(String spec) throws InvalidQueryException {
+    if (spec == null) {
+      return List.of();
+    }
+    List<String> keys = new ArrayList<>();
+    for (String k : spec.split(",", -1)) {
+      String key = k.strip();
+      if (key.isEmpty()) {
+        throw new InvalidQueryException("groupBy", "groupBy '" + spec + "' has an empty name");
+      }
+      if (keys.contains(key)) {
+        throw new InvalidQueryException("groupBy", "groupBy names " + key + " twice");
+      }
+      keys.add(key);
+    }
+    if (keys.size() > MAX_GROUP_BY) {
+      throw new InvalidQueryException(
+          "groupBy", "groupBy takes at most " + MAX_GROUP_BY + " dimensions, got " + keys.size());
+    }
+    return List.copyOf(keys);
+  }
+
+  private static int limit(String text) throws InvalidQueryException {
+    if (text == null) {
+      return DEFAULT_LIMIT;
+    }
+    try {
+      int limit = Integer.parseInt(text.strip());
+      if (limit >= 1 && limit <= MAX_LIMIT) {
+        return limit;
+      }
+    } catch (NumberFormatException e) {
+      // answered below
+    }
+    throw new InvalidQueryException(
+        "limit", "limit must be a whole number from 1 to " + MAX_LIMIT + ", got '" + text + "'");
+  }
+
+  private static ZoneId zone(String text) throws InvalidQueryException {
+    if (text == null) {
+      return null;
+    }
+    try {
+      return ZoneId.of(text.strip());
+    } catch (DateTimeException e) {
+      throw new InvalidQueryException(
+          "tz", "unknown time zone '" + text + "'; use an IANA name such as Europe/Berlin or UTC");
+    }
   }
 
   private Granularity auto(long start, long end) {

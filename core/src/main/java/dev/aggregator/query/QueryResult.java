@@ -1,12 +1,26 @@
 package dev.aggregator.query;
 
 import java.util.List;
+import java.util.Map;
 
 /**
- * The answer to a {@link Query}: the seed's shape ({@code metric}, {@code data}) plus what was
- * asked.
+ * The answer to a {@link Query}: one series per group (a single one with no dimensions when the
+ * query does not group), and warnings where caps make the answer less than exact.
  */
-public record QueryResult(Query query, List<Point> data) {
+public record QueryResult(Query query, List<Series> series, List<String> warnings) {
+
+  /** The data of an ungrouped query: the seed's {@code data}. */
+  public List<Point> data() {
+    return series.isEmpty() ? List.of() : series.get(0).data();
+  }
+
+  /**
+   * One group's time series.
+   *
+   * @param dimensions the group's value of each groupBy dimension (null where its events had
+   *     none); empty when not grouping
+   */
+  public record Series(Map<String, String> dimensions, List<Point> data) {}
 
   /**
    * One output bucket.

@@ -99,6 +99,24 @@ public final class EventCodec {
     }
   }
 
+  /** Reads only a record's arrival and id (for dedup), without decoding the rest. */
+  public static void readIdAndArrival(long sequence, ByteBuffer in, FileEventLog.IdVisitor visitor) {
+    try {
+      int version = in.get();
+      if (version != VERSION) {
+        throw new IllegalArgumentException("unknown record version " + version);
+      }
+      int flags = in.get();
+      in.getLong(); // timestamp
+      long arrival = in.getLong();
+      int typeLength = getVarint(in);
+      in.position(in.position() + typeLength);
+      visitor.visit(sequence, arrival, (flags & HAS_ID) != 0 ? getString(in) : null);
+    } catch (RuntimeException e) {
+      throw new IllegalArgumentException("undecodable record " + sequence + ": " + e, e);
+    }
+  }
+
   private static int getVarint(ByteBuffer in) {
     int value = 0;
     for (int shift = 0; shift < 35; shift += 7) {

@@ -107,8 +107,28 @@ public final class FileEventLog implements EventLog {
   public static FileEventLog open(
       Path dir, Options options, long fromSequence, Consumer<LoggedEvent> replay)
       throws IOException {
+    return open(dir, options, fromSequence, replay, (sequence, arrival, id) -> {});
+  }
+
+  /** Receives what dedup needs of a record before the replayed ones: its id and arrival. */
+  @FunctionalInterface
+  public interface IdVisitor {
+    /**
+     * @param id the client's id, or null
+     */
+    void visit(long sequence, long arrivalMillis, String id);
+  }
+
+  /**
+   * Like {@link #open(Path, Options, long, Consumer)}, also handing {@code before} the id and
+   * arrival of every record before {@code fromSequence} — records a checkpoint already covers,
+   * read only so far as dedup needs them, ~10x cheaper than decoding.
+   */
+  public static FileEventLog open(
+      Path dir, Options options, long fromSequence, Consumer<LoggedEvent> replay, IdVisitor before)
+      throws IOException {
     Files.createDirectories(dir);
-    Recovery recovery = new Recovery(dir, fromSequence, replay);
+    Recovery recovery = new Recovery(dir, fromSequence, replay, before);
     RecoveryReport report = recovery.run();
     FileEventLog log =
         new FileEventLog(dir, options, recovery.nextSequence, report.truncated() ? 1 : 0);
@@ -146,6 +166,38 @@ public final class FileEventLog implements EventLog {
       }
     }
     return done;
+  }
+
+  /**
+   * Deletes whole segments no longer needed: every record in them is covered by a checkpoint
+   * ({@code sequence <= checkpointed}), and either they were last written before {@code
+   * olderThanMillis} (their ids are past the dedup window) or the log exceeds {@code maxBytes}.
+   * The segment being written is never deleted. Returns how many were deleted.
+   */
+  public int trim(long checkpointed, long olderThanMillis, long maxBytes) throws IOException {
+    List<Path> segments = segments(dir);
+    long total = 0;
+    for (Path p : segments) {
+      total += Files.size(p);
+    }
+    int deleted = 0;
+    for (int i = 0; i + 1 < segments.size(); i++) {
+      Path p = segments.get(i);
+      long lastSequence = baseSequence(segments.get(i + 1)) - 1;
+      boolean old = Files.getLastModifiedTime(p).toMillis() < olderThanMillis;
+      if (lastSequence > checkpointed || !(old || total > maxBytes)) {
+        break; // oldest first: once one must stay, so do the later ones
+      }
+      long size = Files.size(p);
+      Files.delete(p);
+      total -= size;
+      deleted++;
+    }
+    if (deleted > 0) {
+      syncDirectory(dir);
+      refreshDiskStats();
+    }
+    return deleted;
   }
 
   @Override
@@ -348,6 +400,7 @@ public final class FileEventLog implements EventLog {
     final Path dir;
     final long fromSequence;
     final Consumer<LoggedEvent> replay;
+    final IdVisitor before;
     final CRC32C crc = new CRC32C();
     final EventProperties.Builder scratch = EventProperties.builder();
     long nextSequence;
@@ -359,10 +412,11 @@ public final class FileEventLog implements EventLog {
     long truncatedBytes;
     int quarantined;
 
-    Recovery(Path dir, long fromSequence, Consumer<LoggedEvent> replay) {
+    Recovery(Path dir, long fromSequence, Consumer<LoggedEvent> replay, IdVisitor before) {
       this.dir = dir;
       this.fromSequence = fromSequence;
       this.replay = replay;
+      this.before = before;
     }
 
     RecoveryReport run() throws IOException {
@@ -422,17 +476,17 @@ public final class FileEventLog implements EventLog {
             return false;
           }
           ByteBuffer payload = map.slice(pos + RecordBuffer.HEADER_BYTES, length);
-          LoggedEvent event;
           try {
-            event = EventCodec.decode(nextSequence, payload, scratch);
+            if (nextSequence >= fromSequence) {
+              replay.accept(EventCodec.decode(nextSequence, payload, scratch));
+              replayed++;
+            } else {
+              EventCodec.readIdAndArrival(nextSequence, payload, before);
+            }
           } catch (IllegalArgumentException e) {
             LOG.warn("{} at offset {}: {}", segment.getFileName(), pos, e.getMessage());
             cut(segment, pos, size);
             return false;
-          }
-          if (nextSequence >= fromSequence) {
-            replay.accept(event);
-            replayed++;
           }
           nextSequence++;
           records++;

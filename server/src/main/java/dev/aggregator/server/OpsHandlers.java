@@ -66,9 +66,15 @@ final class OpsHandlers {
     out.put("recovery", recovery);
 
     Map<String, Object> rollups = new LinkedHashMap<>();
-    rollups.put("buckets", agg.rollups().bucketCount());
-    rollups.put("maxBuckets", agg.config().maxRollupBuckets());
+    rollups.put("rowsInMemory", agg.rollups().memoryRows());
+    rollups.put("maxMemoryRows", agg.config().maxMemoryRows());
     rollups.put("memoryBytes", agg.rollups().memoryBytes());
+    rollups.put("series", agg.rollups().seriesCount());
+    rollups.put("storeBytes", agg.store().diskBytes());
+    rollups.put("checkpointSequence", agg.rollups().checkpointSequence());
+    rollups.put("checkpoints", agg.checkpointer().checkpoints());
+    rollups.put("checkpointFailures", agg.checkpointer().failures());
+    rollups.put("lastCheckpointMillis", agg.checkpointer().lastMillis());
     long watermark = agg.rollups().watermark();
     rollups.put("watermark", watermark == Long.MIN_VALUE ? null : Timestamps.format(watermark));
     out.put("rollups", rollups);
@@ -153,7 +159,8 @@ final class OpsHandlers {
             "POST /api/events/batch",
             "GET /api/events/health",
             "GET /api/events/deadletters?limit=N",
-            "GET /api/analytics/query?metric=&start=&end=&granularity=&function=&fill=",
+            "GET /api/analytics/query?metric=&start=&end=&granularity=&function=&fill=&filter=&groupBy=&limit=&tz=",
+            "GET /api/analytics/metrics",
             "GET /metrics"));
     Http.json(ctx, 200, out);
   }

@@ -2,6 +2,8 @@ package dev.aggregator.server;
 
 import com.fasterxml.jackson.core.JsonGenerator;
 import dev.aggregator.Aggregator;
+import dev.aggregator.aggregation.Catalog;
+import dev.aggregator.aggregation.EventSchema;
 import dev.aggregator.event.Timestamps;
 import dev.aggregator.query.InvalidQueryException;
 import dev.aggregator.query.Query;
@@ -12,9 +14,12 @@ import io.vertx.ext.web.RoutingContext;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
-/** {@code GET /api/analytics/query}. */
+/** {@code GET /api/analytics/query} and {@code GET /api/analytics/metrics}. */
 final class QueryHandlers {
   private final Aggregator agg;
 
@@ -30,23 +35,20 @@ final class QueryHandlers {
       result = agg.queries().run(q);
     } catch (InvalidQueryException e) {
       Http.error(
-          ctx,
-          400,
-          "invalid_query",
-          e.getMessage(),
-          List.of(java.util.Map.of("parameter", e.parameter())));
+          ctx, 400, "invalid_query", e.getMessage(), List.of(Map.of("parameter", e.parameter())));
       return;
     }
     Http.send(ctx, 200, "application/json", Buffer.buffer(write(result)));
   }
 
   /**
-   * The seed's shape {@code {"metric","data":[{"timestamp","value"}]}} plus what was asked. Written
-   * with the streaming generator: a result may hold 11,000 points.
+   * The seed's shape {@code {"metric","data":[{"timestamp","value"}]}} plus what was asked; with
+   * {@code groupBy}, {@code "series":[{"dimensions":{...},"data":[...]}]} instead of {@code data}.
+   * Written with the streaming generator: a result may hold 11,000 points per series.
    */
   static byte[] write(QueryResult r) {
     Query q = r.query();
-    ByteArrayOutputStream out = new ByteArrayOutputStream(64 + r.data().size() * 48);
+    ByteArrayOutputStream out = new ByteArrayOutputStream(256 + r.data().size() * 48);
     try (JsonGenerator g = Http.JSON.getFactory().createGenerator(out)) {
       g.writeStartObject();
       g.writeStringField("metric", q.metric());
@@ -55,20 +57,66 @@ final class QueryHandlers {
       g.writeStringField("start", Timestamps.format(q.start()));
       g.writeStringField("end", Timestamps.format(q.end()));
       g.writeStringField("fill", q.fill().label());
-      g.writeArrayFieldStart("data");
-      for (QueryResult.Point p : r.data()) {
-        g.writeStartObject();
-        g.writeStringField("timestamp", Timestamps.format(p.timestamp()));
-        g.writeFieldName("value");
-        writeNumber(g, p.value());
+      if (q.zone() != null) {
+        g.writeStringField("tz", q.zone().getId());
+      }
+      if (!q.filters().isEmpty()) {
+        g.writeObjectFieldStart("filter");
+        for (Map.Entry<String, List<String>> f : q.filters().entrySet()) {
+          g.writeArrayFieldStart(f.getKey());
+          for (String v : f.getValue()) {
+            g.writeString(v);
+          }
+          g.writeEndArray();
+        }
         g.writeEndObject();
       }
-      g.writeEndArray();
+      if (q.groupBy().isEmpty()) {
+        writeData(g, r.data());
+      } else {
+        g.writeArrayFieldStart("groupBy");
+        for (String key : q.groupBy()) {
+          g.writeString(key);
+        }
+        g.writeEndArray();
+        g.writeNumberField("limit", q.limit());
+        g.writeArrayFieldStart("series");
+        for (QueryResult.Series s : r.series()) {
+          g.writeStartObject();
+          g.writeObjectFieldStart("dimensions");
+          for (Map.Entry<String, String> d : s.dimensions().entrySet()) {
+            g.writeStringField(d.getKey(), d.getValue());
+          }
+          g.writeEndObject();
+          writeData(g, s.data());
+          g.writeEndObject();
+        }
+        g.writeEndArray();
+      }
+      if (!r.warnings().isEmpty()) {
+        g.writeArrayFieldStart("warnings");
+        for (String w : r.warnings()) {
+          g.writeString(w);
+        }
+        g.writeEndArray();
+      }
       g.writeEndObject();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
     return out.toByteArray();
+  }
+
+  private static void writeData(JsonGenerator g, List<QueryResult.Point> data) throws IOException {
+    g.writeArrayFieldStart("data");
+    for (QueryResult.Point p : data) {
+      g.writeStartObject();
+      g.writeStringField("timestamp", Timestamps.format(p.timestamp()));
+      g.writeFieldName("value");
+      writeNumber(g, p.value());
+      g.writeEndObject();
+    }
+    g.writeEndArray();
   }
 
   /** Whole numbers print without a fraction ({@code 3}, not {@code 3.0}); null stays null. */
@@ -80,5 +128,73 @@ final class QueryHandlers {
     } else {
       g.writeNumber(v);
     }
+  }
+
+  /**
+   * The catalog: every metric with its kind and event type, and every event type with its fields,
+   * dimensions (cardinality, whether capped), series, first/last seen and event count.
+   */
+  void metrics(RoutingContext ctx) {
+    Map<String, Object> out =
+        agg.rollups()
+            .read(
+                r -> {
+                  Catalog catalog = r.catalog();
+                  List<Map<String, Object>> metrics = new ArrayList<>();
+                  List<Map<String, Object>> types = new ArrayList<>();
+                  for (EventSchema s : catalog.schemas()) {
+                    for (String name : List.of(s.name(), s.name() + "_count")) {
+                      metrics.add(metric(name, "count", s.name(), null));
+                    }
+                    for (String field : s.fields()) {
+                      String name = s.name() + "_" + field;
+                      Catalog.MetricRef ref = catalog.resolve(name);
+                      if (ref != null && ref.schema() == s && field.equals(ref.field())) {
+                        metrics.add(metric(name, "field", s.name(), field));
+                      }
+                    }
+                    types.add(eventType(s));
+                  }
+                  Map<String, Object> m = new LinkedHashMap<>();
+                  m.put("metrics", metrics);
+                  m.put("eventTypes", types);
+                  return m;
+                });
+    Http.json(ctx, 200, out);
+  }
+
+  private static Map<String, Object> metric(String name, String kind, String type, String field) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("name", name);
+    m.put("kind", kind);
+    m.put("eventType", type);
+    if (field != null) {
+      m.put("field", field);
+    }
+    return m;
+  }
+
+  private static Map<String, Object> eventType(EventSchema s) {
+    Map<String, Object> t = new LinkedHashMap<>();
+    t.put("name", s.name());
+    t.put("events", s.events());
+    t.put("firstSeen", s.events() == 0 ? null : Timestamps.format(s.firstSeen()));
+    t.put("lastSeen", s.events() == 0 ? null : Timestamps.format(s.lastSeen()));
+    t.put("fields", s.fields());
+    List<Map<String, Object>> dims = new ArrayList<>();
+    for (String key : s.dimensionKeys()) {
+      Map<String, Object> d = new LinkedHashMap<>();
+      d.put("name", key);
+      d.put("cardinality", s.cardinality(key));
+      d.put("capped", s.isCapped(key));
+      dims.add(d);
+    }
+    t.put("dimensions", dims);
+    t.put("series", s.seriesCount());
+    t.put("seriesCapped", s.seriesCapped());
+    t.put("overflowEvents", s.overflowEvents());
+    t.put("dimensionsCapped", s.dimensionsCapped());
+    t.put("fieldsCapped", s.fieldsCapped());
+    return t;
   }
 }

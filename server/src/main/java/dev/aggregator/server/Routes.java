@@ -54,6 +54,7 @@ final class Routes {
     route(HttpMethod.GET, "/api/events/health", null, ops::health);
     route(HttpMethod.GET, "/api/events/deadletters", null, ops::deadLetters);
     route(HttpMethod.GET, "/api/analytics/query", null, query::query);
+    route(HttpMethod.GET, "/api/analytics/metrics", null, query::metrics);
     route(HttpMethod.GET, "/metrics", null, ops::metrics);
     route(HttpMethod.GET, "/", null, ops::index);
 

@@ -1,6 +1,7 @@
 package dev.aggregator.server;
 
 import dev.aggregator.EngineConfig;
+import dev.aggregator.aggregation.CatalogLimits;
 import dev.aggregator.aggregation.Durations;
 import dev.aggregator.aggregation.Tier;
 import dev.aggregator.ingestion.IngestLimits;
@@ -106,14 +107,22 @@ public record ServerConfig(String host, int port, int maxIngestRequests, EngineC
               Path.of(v.get(Setting.DATA_DIR)),
               limits,
               tiers(v),
-              longIn(v, Setting.MAX_ROLLUP_BUCKETS, 1_000, Long.MAX_VALUE),
+              new CatalogLimits(
+                  intIn(v, Setting.MAX_EVENT_TYPES, 1, 10_000_000),
+                  intIn(v, Setting.MAX_DIMENSIONS, 0, 1_000),
+                  intIn(v, Setting.MAX_DIMENSION_VALUES, 1, 10_000_000),
+                  intIn(v, Setting.MAX_SERIES_PER_EVENT_TYPE, 1, 100_000_000),
+                  intIn(v, Setting.MAX_FIELDS, 0, 100_000)),
+              longIn(v, Setting.MAX_MEMORY_ROWS, 1_000, Long.MAX_VALUE),
               duration(v, Setting.LATENESS),
               duration(v, Setting.DEDUP_WINDOW),
               longIn(v, Setting.DEDUP_MAX_IDS, 1, Long.MAX_VALUE),
               longIn(v, Setting.MAX_IN_FLIGHT, 1, Long.MAX_VALUE),
               intIn(v, Setting.DEAD_LETTER_CAPACITY, 1, 10_000_000),
               longIn(v, Setting.WAL_SEGMENT_BYTES, 1 << 16, 1L << 40),
-              intIn(v, Setting.MAX_QUERY_POINTS, 1, 10_000_000));
+              intIn(v, Setting.MAX_QUERY_POINTS, 1, 10_000_000),
+              duration(v, Setting.CHECKPOINT_INTERVAL),
+              longIn(v, Setting.WAL_RETENTION_BYTES, 0, Long.MAX_VALUE));
     } catch (IllegalArgumentException e) {
       throw new ConfigException(e.getMessage());
     }

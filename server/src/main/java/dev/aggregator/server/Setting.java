@@ -12,7 +12,7 @@ import java.util.Locale;
 enum Setting {
   HOST("host", "127.0.0.1", "Address to listen on; 0.0.0.0 for every interface"),
   PORT("port", "8080", "HTTP port; 0 picks a free one"),
-  DATA_DIR("dataDir", "./data", "Where the event log and dead letters live"),
+  DATA_DIR("dataDir", "./data", "Where the event log, the rollup store and dead letters live"),
   CONFIG("config", "", "A config file of key=value lines (keys as in this table)"),
   MAX_EVENT_BYTES("maxEventBytes", "32768", "Largest event, in bytes of JSON"),
   MAX_BATCH_EVENTS("maxBatchEvents", "10000", "Most events in one batch"),
@@ -21,10 +21,24 @@ enum Setting {
   LATENESS("lateness", "1m", "How far behind the newest event time an event counts as late"),
   TIERS(
       "tiers",
-      "1s:6h,1m:30d,1h,1d",
-      "Rollup tiers: resolution[:retention], no retention = forever"),
-  MAX_ROLLUP_BUCKETS(
-      "maxRollupBuckets", "10000000", "Rollup buckets held in memory, at most (~60 bytes each)"),
+      "1s:6h:totals,1m:30d,1h,1d",
+      "Rollup tiers: resolution[:retention[:totals]]; no retention = forever; totals = exact totals"
+          + " only, no dimensions or sketches"),
+  MAX_MEMORY_ROWS(
+      "maxMemoryRows",
+      "2000000",
+      "Rollup rows held in memory between checkpoints; half of it calls a checkpoint early"),
+  CHECKPOINT_INTERVAL(
+      "checkpointInterval", "10s", "How often rollups are made durable; a restart replays at most this much"),
+  MAX_EVENT_TYPES("maxEventTypes", "10000", "Event types at most; events of further types fail"),
+  MAX_DIMENSIONS("maxDimensions", "32", "Dimension keys per event type; further keys are ignored"),
+  MAX_DIMENSION_VALUES(
+      "maxDimensionValues", "1000", "Values per dimension of an event type; further values count as __other__"),
+  MAX_SERIES_PER_EVENT_TYPE(
+      "maxSeriesPerEventType",
+      "10000",
+      "Dimension combinations per event type; further ones count as __other__ in every dimension"),
+  MAX_FIELDS("maxFields", "256", "Numeric fields per event type; further fields are not summarized"),
   DEDUP_WINDOW("dedupWindow", "24h", "How long a client event id is remembered"),
   DEDUP_MAX_IDS("dedupMaxIds", "5000000", "Client ids remembered at most (~22 bytes each)"),
   MAX_INGEST_REQUESTS(
@@ -33,6 +47,8 @@ enum Setting {
       "maxInFlight", "200000", "Events accepted but not yet aggregated, at most; then 429"),
   DEAD_LETTER_CAPACITY("deadLetterCapacity", "10000", "Dead letters kept"),
   WAL_SEGMENT_BYTES("walSegmentBytes", "67108864", "Size of one write-ahead log segment"),
+  WAL_RETENTION_BYTES(
+      "walRetentionBytes", "8589934592", "Log kept behind the last checkpoint (for dedup after a restart), at most"),
   MAX_QUERY_POINTS("maxQueryPoints", "11000", "Output buckets one query may span, at most");
 
   private final String key;

@@ -1,0 +1,370 @@
+package dev.aggregator.aggregation;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Every event type, dimension, value, field and series the rollups hold, and the metric names that
+ * resolve to them.
+ *
+ * <p>Metric names: {@code <eventType>} and {@code <eventType>_count} count events; {@code
+ * <eventType>_<field>} summarizes numeric property {@code field}. When two names collide (type
+ * {@code a} with field {@code b_c}, type {@code a_b} with field {@code c}) the one registered
+ * first keeps the name; the count alias always wins over a field called {@code count}.
+ *
+ * <p>Everything the catalog adds is also recorded in a journal, which the engine drains into the
+ * store at each checkpoint; replaying the journal in order rebuilds the catalog with the same ids.
+ * Growth is bounded by {@link CatalogLimits}.
+ *
+ * <p>Not thread-safe: {@link RollupEngine} guards it.
+ */
+public final class Catalog {
+  /** The value that stands for everything past a cap. */
+  public static final String OTHER = "__other__";
+
+  private final CatalogLimits limits;
+  private final Map<String, EventSchema> schemas = new HashMap<>();
+  private final Map<String, MetricRef> byName = new HashMap<>();
+  private final List<byte[]> journal = new ArrayList<>();
+  private final Set<EventSchema> statsChanged = new LinkedHashSet<>();
+  private int nextSeries;
+
+  /**
+   * A resolved metric.
+   *
+   * @param field the numeric field summarized, or {@code null} for the event count
+   * @param fieldIndex the field's index in its schema, or -1 for the event count
+   */
+  public record MetricRef(String name, EventSchema schema, String field, int fieldIndex) {
+    public boolean isCount() {
+      return field == null;
+    }
+  }
+
+  public Catalog(CatalogLimits limits) {
+    this.limits = limits;
+  }
+
+  public CatalogLimits limits() {
+    return limits;
+  }
+
+  /** The metric named {@code name}, or null if no event has produced it yet. */
+  public MetricRef resolve(String name) {
+    return byName.get(name);
+  }
+
+  /** The schema of {@code type}, or null if unknown. */
+  public EventSchema schema(String type) {
+    return schemas.get(type);
+  }
+
+  /** Every event type, sorted by name. */
+  public List<EventSchema> schemas() {
+    List<EventSchema> list = new ArrayList<>(schemas.values());
+    list.sort((a, b) -> a.name.compareTo(b.name));
+    return list;
+  }
+
+  /** Series allocated so far, across types. */
+  public int seriesCount() {
+    return nextSeries;
+  }
+
+  /** The schema of {@code type}, created on first sight; null once maxEventTypes is reached. */
+  EventSchema schemaFor(String type) {
+    EventSchema s = schemas.get(type);
+    if (s == null) {
+      if (schemas.size() >= limits.maxEventTypes()) {
+        return null;
+      }
+      s = createSchema(type, nextSeries++);
+      record('T', type, out -> out.writeInt(s.totalSeries));
+    }
+    return s;
+  }
+
+  private EventSchema createSchema(String type, int totalSeries) {
+    EventSchema s = new EventSchema(type, totalSeries);
+    schemas.put(type, s);
+    MetricRef count = new MetricRef(type, s, null, -1);
+    byName.put(type, count);
+    byName.put(type + "_count", count); // the seed's alias wins over a field named "count"
+    nextSeries = Math.max(nextSeries, totalSeries + 1);
+    return s;
+  }
+
+  /** The index of dimension {@code key}, created on first sight; -1 past maxDimensions. */
+  int dimension(EventSchema s, String key) {
+    Integer d = s.dimensionIndex.get(key);
+    if (d != null) {
+      return d;
+    }
+    if (s.dimensions.size() >= limits.maxDimensions()) {
+      if (!s.dimensionsCapped) {
+        s.dimensionsCapped = true;
+        record('d', s.name, out -> {});
+      }
+      return -1;
+    }
+    addDimension(s, key);
+    record('D', s.name, out -> out.writeUTF(key));
+    return s.dimensions.size() - 1;
+  }
+
+  private static void addDimension(EventSchema s, String key) {
+    s.dimensionIndex.put(key, s.dimensions.size());
+    s.dimensions.add(new EventSchema.Dimension(key));
+  }
+
+  /** The code of {@code value} in dimension {@code d}; 0 ({@value #OTHER}) past the value cap. */
+  int valueCode(EventSchema s, int d, String value) {
+    EventSchema.Dimension dim = s.dimensions.get(d);
+    Integer code = dim.codes.get(value);
+    if (code != null) {
+      return code;
+    }
+    if (dim.cardinality() >= limits.maxDimensionValues()) {
+      if (!dim.capped) {
+        dim.capped = true;
+        record('c', s.name, out -> out.writeInt(d));
+      }
+      return 0;
+    }
+    addValue(dim, value);
+    record('V', s.name, out -> {
+      out.writeInt(d);
+      writeLongUtf(out, value);
+    });
+    return dim.values.size() - 1;
+  }
+
+  private static void addValue(EventSchema.Dimension dim, String value) {
+    dim.codes.put(value, dim.values.size());
+    dim.values.add(value);
+    dim.postings.add(new int[0]);
+    dim.postingSizes.add(0);
+  }
+
+  /** The index of numeric field {@code field}, created on first sight; -1 past maxFields. */
+  int field(EventSchema s, String field) {
+    Integer f = s.fieldIndex.get(field);
+    if (f != null) {
+      return f;
+    }
+    if (s.fields.size() >= limits.maxFields()) {
+      if (!s.fieldsCapped) {
+        s.fieldsCapped = true;
+        record('f', s.name, out -> {});
+      }
+      return -1;
+    }
+    addField(s, field);
+    record('F', s.name, out -> out.writeUTF(field));
+    return s.fields.size() - 1;
+  }
+
+  private void addField(EventSchema s, String field) {
+    s.fieldIndex.put(field, s.fields.size());
+    s.fields.add(field);
+    String name = s.name + "_" + field;
+    byName.putIfAbsent(name, new MetricRef(name, s, field, s.fields.size() - 1));
+  }
+
+  /**
+   * The global id of the series for {@code tuple[0..length)}, created on first sight; past
+   * maxSeries, the type's overflow series.
+   */
+  int series(EventSchema s, int[] tuple, int length) {
+    int local = s.tuples.get(tuple, length);
+    if (local >= 0) {
+      return s.seriesIds[local];
+    }
+    if (s.seriesTuples.size() >= limits.maxSeries()) {
+      if (s.overflowSeries < 0) {
+        int global = nextSeries++;
+        addOverflow(s, global);
+        record('O', s.name, out -> out.writeInt(global));
+      }
+      return s.seriesIds[s.overflowSeries];
+    }
+    int global = nextSeries++;
+    int[] copy = java.util.Arrays.copyOf(tuple, length);
+    addSeries(s, copy, global);
+    record('S', s.name, out -> {
+      out.writeInt(global);
+      out.writeShort(copy.length);
+      for (int code : copy) {
+        out.writeInt(code);
+      }
+    });
+    return global;
+  }
+
+  private static void addSeries(EventSchema s, int[] tuple, int global) {
+    int local = addLocal(s, tuple, global);
+    s.tuples.put(tuple, tuple.length, local);
+    for (int d = 0; d < tuple.length; d++) {
+      if (tuple[d] != EventSchema.ABSENT) {
+        s.dimensions.get(d).post(tuple[d], local);
+      }
+    }
+  }
+
+  private static void addOverflow(EventSchema s, int global) {
+    s.overflowSeries = addLocal(s, new int[0], global);
+  }
+
+  private static int addLocal(EventSchema s, int[] tuple, int global) {
+    int local = s.seriesTuples.size();
+    s.seriesTuples.add(tuple);
+    if (local == s.seriesIds.length) {
+      s.seriesIds = java.util.Arrays.copyOf(s.seriesIds, local * 2);
+    }
+    s.seriesIds[local] = global;
+    return local;
+  }
+
+  /** Notes that a schema's counters changed, for the next checkpoint. */
+  void touched(EventSchema s) {
+    statsChanged.add(s);
+  }
+
+  // ---- persistence -------------------------------------------------------------------------
+
+  /** The changes since the last drain, in order; each is one journal entry. */
+  public List<byte[]> drainJournal() {
+    List<byte[]> out = new ArrayList<>(journal);
+    journal.clear();
+    return out;
+  }
+
+  /** The schemas whose counters changed since the last call, with their encoded counters. */
+  public Map<String, byte[]> drainStats() {
+    Map<String, byte[]> out = new HashMap<>();
+    for (EventSchema s : statsChanged) {
+      out.put(s.name, encode(dataOut -> {
+        dataOut.writeLong(s.events);
+        dataOut.writeLong(s.firstSeen);
+        dataOut.writeLong(s.lastSeen);
+        dataOut.writeLong(s.overflowEvents);
+      }));
+    }
+    statsChanged.clear();
+    return out;
+  }
+
+  /** Puts drained entries back in front, after a checkpoint that could not be written. */
+  void requeue(List<byte[]> entries, Map<String, byte[]> stats) {
+    journal.addAll(0, entries);
+    for (String type : stats.keySet()) {
+      EventSchema s = schemas.get(type);
+      if (s != null) {
+        statsChanged.add(s);
+      }
+    }
+  }
+
+  /** Restores a schema's counters written by {@link #drainStats}. */
+  public void restoreStats(String type, byte[] encoded) {
+    EventSchema s = schemas.get(type);
+    if (s == null) {
+      return;
+    }
+    try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(encoded))) {
+      s.events = in.readLong();
+      s.firstSeen = in.readLong();
+      s.lastSeen = in.readLong();
+      s.overflowEvents = in.readLong();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Applies one journal entry written by this class (when loading from the store). */
+  public void replay(byte[] entry) {
+    try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(entry))) {
+      char kind = (char) in.readByte();
+      String type = in.readUTF();
+      if (kind == 'T') {
+        createSchema(type, in.readInt());
+        return;
+      }
+      EventSchema s = schemas.get(type);
+      if (s == null) {
+        throw new IllegalStateException("journal entry for unknown event type " + type);
+      }
+      switch (kind) {
+        case 'D' -> addDimension(s, in.readUTF());
+        case 'V' -> addValue(s.dimensions.get(in.readInt()), readLongUtf(in));
+        case 'F' -> addField(s, in.readUTF());
+        case 'S' -> {
+          int global = in.readInt();
+          int[] tuple = new int[in.readShort()];
+          for (int i = 0; i < tuple.length; i++) {
+            tuple[i] = in.readInt();
+          }
+          addSeries(s, tuple, global);
+          nextSeries = Math.max(nextSeries, global + 1);
+        }
+        case 'O' -> {
+          int global = in.readInt();
+          addOverflow(s, global);
+          nextSeries = Math.max(nextSeries, global + 1);
+        }
+        case 'c' -> s.dimensions.get(in.readInt()).capped = true;
+        case 'd' -> s.dimensionsCapped = true;
+        case 'f' -> s.fieldsCapped = true;
+        default -> throw new IllegalStateException("unknown journal entry kind " + kind);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  @FunctionalInterface
+  private interface Writer {
+    void write(DataOutputStream out) throws IOException;
+  }
+
+  private void record(char kind, String type, Writer body) {
+    journal.add(encode(out -> {
+      out.writeByte(kind);
+      out.writeUTF(type);
+      body.write(out);
+    }));
+  }
+
+  private static byte[] encode(Writer writer) {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream(32);
+    try (DataOutputStream out = new DataOutputStream(bytes)) {
+      writer.write(out);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return bytes.toByteArray();
+  }
+
+  /** Dimension values may exceed writeUTF's 64 KiB limit in modified UTF-8; write them whole. */
+  private static void writeLongUtf(DataOutputStream out, String s) throws IOException {
+    byte[] utf8 = s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    out.writeInt(utf8.length);
+    out.write(utf8);
+  }
+
+  private static String readLongUtf(DataInputStream in) throws IOException {
+    byte[] utf8 = new byte[in.readInt()];
+    in.readFully(utf8);
+    return new String(utf8, java.nio.charset.StandardCharsets.UTF_8);
+  }
+}
