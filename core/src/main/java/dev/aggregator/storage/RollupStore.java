@@ -9,8 +9,8 @@ import java.util.Map;
  *
  * <p>A row is addressed by {@code (tier, series, bucket)}: the tier's index, a series id and the
  * bucket's index in that tier ({@code epochMillis / resolution}); its value is opaque bytes (the
- * engine's row encoding). Rows of one series are stored in bucket order so that a series' range
- * is one sequential scan. Every write goes through an atomic, durable {@link StoreBatch}: rows and
+ * engine's row encoding). Rows of one series are stored in bucket order so that a series' range is
+ * one sequential scan. Every write goes through an atomic, durable {@link StoreBatch}: rows and
  * metadata change together or not at all, which is what makes a checkpoint consistent.
  *
  * <p>The embedded default is {@link RocksRollupStore}; a cluster deployment puts PostgreSQL behind
@@ -27,7 +27,9 @@ public interface RollupStore extends AutoCloseable {
     void visit(long bucket, byte[] value);
   }
 
-  /** Visits the rows of {@code series} in {@code tier} with {@code fromBucket <= bucket < toBucket}. */
+  /**
+   * Visits the rows of {@code series} in {@code tier} with {@code fromBucket <= bucket < toBucket}.
+   */
   void scan(int tier, int series, long fromBucket, long toBucket, RowVisitor visitor)
       throws IOException;
 

@@ -1,8 +1,8 @@
 package dev.aggregator.storage;
 
 /**
- * Changes to apply to a {@link RollupStore} atomically: row puts and metadata puts and deletes.
- * Not thread-safe; build it on one thread and hand it to {@link RollupStore#write}.
+ * Changes to apply to a {@link RollupStore} atomically: row puts and metadata puts and deletes. Not
+ * thread-safe; build it on one thread and hand it to {@link RollupStore#write}.
  */
 public interface StoreBatch extends AutoCloseable {
 

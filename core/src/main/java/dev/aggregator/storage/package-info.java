@@ -6,5 +6,9 @@
  * dev.aggregator.storage.DeadLetterLog}.
  *
  * <p>The log is the source of truth: everything in memory is rebuilt from it on start.
+ *
+ * <p>Durable storage of rollups and metadata: the {@link dev.aggregator.storage.RollupStore} seam
+ * and its embedded implementation {@link dev.aggregator.storage.RocksRollupStore} (RocksDB, rows
+ * keyed by tier, time partition, series and bucket; one fsynced batch per checkpoint).
  */
 package dev.aggregator.storage;

@@ -1,0 +1,566 @@
+package dev.aggregator.storage;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Deque;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.stream.Stream;
+import org.rocksdb.AbstractNativeReference;
+import org.rocksdb.BlockBasedTableConfig;
+import org.rocksdb.BloomFilter;
+import org.rocksdb.ColumnFamilyDescriptor;
+import org.rocksdb.ColumnFamilyHandle;
+import org.rocksdb.ColumnFamilyOptions;
+import org.rocksdb.CompressionType;
+import org.rocksdb.DBOptions;
+import org.rocksdb.DirectSlice;
+import org.rocksdb.LRUCache;
+import org.rocksdb.ReadOptions;
+import org.rocksdb.RocksDB;
+import org.rocksdb.RocksDBException;
+import org.rocksdb.RocksIterator;
+import org.rocksdb.WriteBatch;
+import org.rocksdb.WriteOptions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The embedded {@link RollupStore}: RocksDB in one directory, rows and metadata in two column
+ * families ({@code rows}, {@code meta}).
+ *
+ * <p>A row's key is 17 bytes, every field big-endian so that RocksDB's bytewise order is numeric
+ * order:
+ *
+ * <pre>
+ * tier (1) | partition (4) = bucket / bucketsPerPartition[tier] | series (4) | bucket (8)
+ * </pre>
+ *
+ * Keys sort as (tier, partition, series, bucket), which buys two things. Retention is one {@code
+ * deleteRange}: everything of a tier before partition {@code p} is the key range {@code [tier,
+ * tier|p)}, one range tombstone whose files compaction then drops whole, where per-row deletes
+ * would write a tombstone a row. And within a partition a series' buckets are contiguous, so a
+ * series' range is one seek and a sequential read per partition it overlaps: a 24 h query at 1 m is
+ * 1,440 rows in one or two partitions when a partition holds a day of minutes. A time-major layout
+ * would instead interleave every series in each bucket, and a series-major one without partitions
+ * would make retention a delete per series.
+ *
+ * <p>{@link #write} applies a {@code WriteBatch} over both column families with {@code sync=true}
+ * on top of RocksDB's own write-ahead log: a batch is the engine's checkpoint (rows and the log
+ * position they cover), so once {@code write} returns it survives {@code kill -9}.
+ *
+ * <p>Thread-safe, as RocksDB is; {@link #close} must not race with other calls.
+ *
+ * <pre>{@code
+ * // 1 s tier: an hour a partition; 1 m: a day; 1 h: 30 days; 1 d: a year
+ * long[] bucketsPerPartition = {3_600, 1_440, 720, 366};
+ * try (RocksRollupStore store = RocksRollupStore.open(dir, bucketsPerPartition);
+ *     StoreBatch batch = store.batch()) {
+ *   long minute = System.currentTimeMillis() / 60_000;
+ *   batch.putRow(1, 42, minute, new byte[] {1, 2, 3});
+ *   batch.putMeta("checkpoint", new byte[] {7});
+ *   store.write(batch); // fsynced: rows and checkpoint together or not at all
+ *   store.scan(1, 42, minute - 1_440, minute + 1, (bucket, value) -> System.out.println(bucket));
+ * }
+ * }</pre>
+ */
+public final class RocksRollupStore implements RollupStore {
+  private static final Logger LOG = LoggerFactory.getLogger(RocksRollupStore.class);
+
+  static {
+    RocksDB.loadLibrary();
+  }
+
+  static final int KEY_BYTES = 17;
+  static final long MAX_PARTITION = 0xFFFF_FFFFL;
+
+  /** The tier byte allows 256 tiers; the engine has four. */
+  static final int MAX_TIERS = 256;
+
+  /** Shared by both column families: index, filter and data blocks of recent rows and meta. */
+  private static final long BLOCK_CACHE_BYTES = 64L << 20;
+
+  /** ~1 % false positives: a {@link #get} of an absent row mostly skips the file read. */
+  private static final double BLOOM_BITS_PER_KEY = 10;
+
+  /**
+   * Every checkpoint writes a few meta keys, so the meta memtable never fills and would pin every
+   * write-ahead log file since its oldest entry; RocksDB's default cap is 4 × the memtable budget
+   * (~1.5 GiB here). At 128 MiB it flushes meta and frees the logs.
+   */
+  private static final long MAX_TOTAL_WAL_BYTES = 128L << 20;
+
+  /**
+   * RocksDB's info LOG starts a new file on every open and appends statistics every 10 minutes;
+   * without limits a laptop's data directory collects them forever. Keep at most 3 files of 1 MiB.
+   */
+  private static final long INFO_LOG_BYTES = 1L << 20;
+
+  private static final int INFO_LOGS_KEPT = 3;
+
+  private static final VarHandle INT =
+      MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.BIG_ENDIAN);
+  private static final VarHandle LONG =
+      MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
+
+  private final Path dir;
+  private final long[] bucketsPerPartition;
+  private final RocksDB db;
+  private final ColumnFamilyHandle rows;
+  private final ColumnFamilyHandle meta;
+  private final WriteOptions syncWrite;
+
+  /** Native objects this store created, closed last-in first-out (handles before the db). */
+  private final Deque<AbstractNativeReference> owned;
+
+  /** Idle scan states, one per concurrent scan at most; all closed with the store. */
+  private final Queue<Scanner> scanners = new ConcurrentLinkedQueue<>();
+
+  /** Per tier, the partition before which everything is deleted already (skip repeat calls). */
+  private final AtomicLongArray deletedBefore;
+
+  private volatile boolean closed;
+
+  private RocksRollupStore(
+      Path dir,
+      long[] bucketsPerPartition,
+      RocksDB db,
+      ColumnFamilyHandle rows,
+      ColumnFamilyHandle meta,
+      WriteOptions syncWrite,
+      Deque<AbstractNativeReference> owned) {
+    this.dir = dir;
+    this.bucketsPerPartition = bucketsPerPartition;
+    this.db = db;
+    this.rows = rows;
+    this.meta = meta;
+    this.syncWrite = syncWrite;
+    this.owned = owned;
+    this.deletedBefore = new AtomicLongArray(bucketsPerPartition.length);
+  }
+
+  /**
+   * Opens (or creates) the store in {@code dir}.
+   *
+   * @param bucketsPerPartition for each tier, how many of its buckets share a partition, ≥ 1 (the
+   *     engine: 3,600 for 1 s = an hour, 1,440 for 1 m = a day, 720 for 1 h, 366 for 1 d); at most
+   *     256 tiers. Must stay the same for a directory: it is part of every row's key.
+   */
+  public static RocksRollupStore open(Path dir, long[] bucketsPerPartition) throws IOException {
+    long[] perPartition = bucketsPerPartition.clone();
+    if (perPartition.length == 0 || perPartition.length > MAX_TIERS) {
+      throw new IllegalArgumentException(
+          "got " + perPartition.length + " tiers, want 1 to " + MAX_TIERS);
+    }
+    for (int tier = 0; tier < perPartition.length; tier++) {
+      if (perPartition[tier] < 1) {
+        throw new IllegalArgumentException(
+            "tier " + tier + ": got " + perPartition[tier] + " buckets a partition, want ≥ 1");
+      }
+    }
+    Files.createDirectories(dir);
+    Deque<AbstractNativeReference> owned = new ArrayDeque<>();
+    try {
+      BlockBasedTableConfig table =
+          new BlockBasedTableConfig()
+              .setBlockCache(own(owned, new LRUCache(BLOCK_CACHE_BYTES)))
+              .setFilterPolicy(own(owned, new BloomFilter(BLOOM_BITS_PER_KEY)));
+      ColumnFamilyOptions rowOptions =
+          own(owned, new ColumnFamilyOptions())
+              .setTableFormatConfig(table)
+              // LZ4: decompresses at GB/s, so a scan barely notices it
+              .setCompressionType(CompressionType.LZ4_COMPRESSION);
+      ColumnFamilyOptions metaOptions =
+          own(owned, new ColumnFamilyOptions()).setTableFormatConfig(table);
+      DBOptions dbOptions =
+          own(owned, new DBOptions())
+              .setCreateIfMissing(true)
+              .setCreateMissingColumnFamilies(true)
+              .setMaxTotalWalSize(MAX_TOTAL_WAL_BYTES)
+              .setMaxLogFileSize(INFO_LOG_BYTES)
+              .setKeepLogFileNum(INFO_LOGS_KEPT);
+      List<ColumnFamilyDescriptor> families =
+          List.of(
+              new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, metaOptions),
+              new ColumnFamilyDescriptor("rows".getBytes(UTF_8), rowOptions),
+              new ColumnFamilyDescriptor("meta".getBytes(UTF_8), metaOptions));
+      List<ColumnFamilyHandle> handles = new ArrayList<>();
+      RocksDB db;
+      try {
+        db = own(owned, RocksDB.open(dbOptions, dir.toString(), families, handles));
+      } finally {
+        handles.forEach(handle -> own(owned, handle));
+      }
+      WriteOptions syncWrite = own(owned, new WriteOptions().setSync(true));
+      return new RocksRollupStore(
+          dir, perPartition, db, handles.get(1), handles.get(2), syncWrite, owned);
+    } catch (RocksDBException e) {
+      closeAll(owned);
+      throw new IOException("opening the rollup store in " + dir + ": " + e.getMessage(), e);
+    } catch (RuntimeException e) {
+      closeAll(owned);
+      throw e;
+    }
+  }
+
+  private static <T extends AbstractNativeReference> T own(
+      Deque<AbstractNativeReference> owned, T resource) {
+    owned.push(resource);
+    return resource;
+  }
+
+  private static void closeAll(Deque<AbstractNativeReference> owned) {
+    while (!owned.isEmpty()) {
+      owned.pop().close();
+    }
+  }
+
+  /**
+   * One seek into each partition overlapping the range that holds rows of the tier, then a
+   * sequential read of the series' rows there. Partitions without rows cost nothing: the seek that
+   * leaves a partition lands on the next one holding any row, so a range over years of mostly empty
+   * partitions stays cheap. The iterator's upper bound is the range's end, {@code (tier,
+   * partition(to - 1), series, to)}, so the last partition's read stops at the range; in earlier
+   * partitions it reads one key past the series (the next series' first) to find where to go.
+   */
+  @Override
+  public void scan(int tier, int series, long fromBucket, long toBucket, RowVisitor visitor)
+      throws IOException {
+    ensureOpen();
+    checkTier(tier);
+    checkSeries(series);
+    long from = Math.max(fromBucket, 0);
+    if (toBucket <= from) {
+      return;
+    }
+    long perPartition = bucketsPerPartition[tier];
+    long first = from / perPartition;
+    if (first > MAX_PARTITION) {
+      return;
+    }
+    long last = Math.min((toBucket - 1) / perPartition, MAX_PARTITION);
+    Scanner scanner = scanners.poll();
+    if (scanner == null) {
+      scanner = new Scanner();
+    }
+    byte[] key = scanner.key;
+    try {
+      scanner.bound(tier, last, series, toBucket);
+      try (RocksIterator it = db.newIterator(rows, scanner.readOptions)) {
+        rowKey(scanner.seekKey, tier, first, series, from);
+        it.seek(scanner.seekKey);
+        while (it.isValid()) {
+          it.key(key);
+          int keySeries = (int) INT.get(key, 5);
+          if (keySeries == series) {
+            // at or after the seek target, below the bound: within [from, to)
+            visitor.visit((long) LONG.get(key, 9), it.value());
+            it.next();
+            continue;
+          }
+          long partition = partitionOf(key);
+          if (keySeries < series) {
+            // landed in a later partition before this series: seek to the series there
+            rowKey(scanner.seekKey, tier, partition, series, 0);
+          } else if (partition < last) {
+            // past this series in its partition: on to the next partition
+            rowKey(scanner.seekKey, tier, partition + 1, series, 0);
+          } else {
+            break;
+          }
+          it.seek(scanner.seekKey);
+        }
+        it.status();
+      }
+    } catch (RocksDBException e) {
+      throw new IOException("scanning tier " + tier + " series " + series, e);
+    } finally {
+      scanners.offer(scanner);
+    }
+  }
+
+  @Override
+  public byte[] get(int tier, int series, long bucket) throws IOException {
+    ensureOpen();
+    try {
+      return db.get(rows, rowKey(tier, series, bucket));
+    } catch (RocksDBException e) {
+      throw new IOException("reading tier " + tier + " series " + series + " bucket " + bucket, e);
+    }
+  }
+
+  @Override
+  public Batch batch() {
+    ensureOpen();
+    return new Batch(this);
+  }
+
+  @Override
+  public void write(StoreBatch batch) throws IOException {
+    ensureOpen();
+    if (!(batch instanceof Batch b) || b.store != this) {
+      throw new IllegalArgumentException("the batch was not made by this store's batch()");
+    }
+    try {
+      db.write(syncWrite, b.writeBatch);
+    } catch (RocksDBException e) {
+      throw new IOException("writing a batch of " + b.size + " changes", e);
+    }
+  }
+
+  /**
+   * Drops every partition of {@code tier} entirely before {@code bucket}'s partition with one range
+   * delete; the rows of that partition before {@code bucket} stay until a later call.
+   */
+  @Override
+  public void deleteBefore(int tier, long bucket) throws IOException {
+    ensureOpen();
+    checkTier(tier);
+    long partition = Math.min(Math.max(bucket, 0) / bucketsPerPartition[tier], MAX_PARTITION);
+    if (partition <= deletedBefore.get(tier)) {
+      return;
+    }
+    byte[] end = new byte[5];
+    end[0] = (byte) tier;
+    INT.set(end, 1, (int) partition);
+    try {
+      db.deleteRange(rows, syncWrite, new byte[] {(byte) tier}, end);
+    } catch (RocksDBException e) {
+      throw new IOException("deleting tier " + tier + " before partition " + partition, e);
+    }
+    deletedBefore.accumulateAndGet(tier, partition, Math::max);
+  }
+
+  @Override
+  public byte[] getMeta(String key) throws IOException {
+    ensureOpen();
+    try {
+      return db.get(meta, key.getBytes(UTF_8));
+    } catch (RocksDBException e) {
+      throw new IOException("reading meta " + key, e);
+    }
+  }
+
+  /** Entries in the order of their keys' UTF-8 bytes (= code point order). */
+  @Override
+  public Map<String, byte[]> metaWithPrefix(String prefix) throws IOException {
+    ensureOpen();
+    byte[] start = prefix.getBytes(UTF_8);
+    Map<String, byte[]> entries = new LinkedHashMap<>();
+    try (RocksIterator it = db.newIterator(meta)) {
+      for (it.seek(start); it.isValid(); it.next()) {
+        byte[] key = it.key();
+        if (key.length < start.length
+            || !Arrays.equals(key, 0, start.length, start, 0, start.length)) {
+          break;
+        }
+        entries.put(new String(key, UTF_8), it.value());
+      }
+      it.status();
+    } catch (RocksDBException e) {
+      throw new IOException("listing meta with prefix " + prefix, e);
+    }
+    return entries;
+  }
+
+  /**
+   * The size of the store's directory: SST files, write-ahead logs, MANIFEST and info logs, as the
+   * disk sees them (obsolete files not yet deleted included). One directory listing, ~20 files.
+   */
+  @Override
+  public long diskBytes() {
+    long bytes = 0;
+    try (Stream<Path> files = Files.list(dir)) {
+      for (Path file : (Iterable<Path>) files::iterator) {
+        try {
+          bytes += Files.size(file);
+        } catch (NoSuchFileException e) {
+          // deleted by a compaction since the listing
+        }
+      }
+    } catch (IOException e) {
+      LOG.warn("measuring {}: {}", dir, e.toString());
+    }
+    return bytes;
+  }
+
+  /**
+   * Compacts every row and metadata entry into the bottom level, dropping deleted and overwritten
+   * rows. The engine never needs it (RocksDB compacts in the background); benchmarks and tools use
+   * it to measure or shrink the store at once. Takes seconds per GiB.
+   */
+  public void compact() throws IOException {
+    ensureOpen();
+    try {
+      db.compactRange(rows);
+      db.compactRange(meta);
+    } catch (RocksDBException e) {
+      throw new IOException("compacting " + dir, e);
+    }
+  }
+
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    for (Scanner scanner; (scanner = scanners.poll()) != null; ) {
+      scanner.close();
+    }
+    closeAll(owned);
+  }
+
+  private void ensureOpen() {
+    // A call on a closed RocksDB handle would crash the JVM, not throw.
+    if (closed) {
+      throw new IllegalStateException("the rollup store in " + dir + " is closed");
+    }
+  }
+
+  private void checkTier(int tier) {
+    if (tier < 0 || tier >= bucketsPerPartition.length) {
+      throw new IllegalArgumentException(
+          "got tier " + tier + ", want 0 to " + (bucketsPerPartition.length - 1));
+    }
+  }
+
+  private static void checkSeries(int series) {
+    if (series < 0) {
+      throw new IllegalArgumentException("got series " + series + ", want ≥ 0");
+    }
+  }
+
+  /** The row's key; rejects a tier, series or bucket the key cannot hold. */
+  byte[] rowKey(int tier, int series, long bucket) {
+    checkTier(tier);
+    checkSeries(series);
+    long partition = partitionOf(tier, bucket);
+    byte[] key = new byte[KEY_BYTES];
+    rowKey(key, tier, partition, series, bucket);
+    return key;
+  }
+
+  private long partitionOf(int tier, long bucket) {
+    long partition = bucket / bucketsPerPartition[tier];
+    if (bucket < 0 || partition > MAX_PARTITION) {
+      throw new IllegalArgumentException(
+          "tier "
+              + tier
+              + ": got bucket "
+              + bucket
+              + ", want 0 to "
+              + ((MAX_PARTITION + 1) * bucketsPerPartition[tier] - 1));
+    }
+    return partition;
+  }
+
+  private static void rowKey(byte[] key, int tier, long partition, int series, long bucket) {
+    key[0] = (byte) tier;
+    INT.set(key, 1, (int) partition);
+    INT.set(key, 5, series);
+    LONG.set(key, 9, bucket);
+  }
+
+  private static long partitionOf(byte[] key) {
+    return Integer.toUnsignedLong((int) INT.get(key, 1));
+  }
+
+  /**
+   * What a scan reuses: its ReadOptions, whose upper bound is a slice over a direct buffer that
+   * each scan rewrites in place before making its iterator, and key buffers. Saves creating and
+   * freeing two native objects a scan.
+   */
+  private static final class Scanner {
+    final ByteBuffer upperBound = ByteBuffer.allocateDirect(KEY_BYTES);
+    final DirectSlice upperBoundSlice = new DirectSlice(upperBound, KEY_BYTES);
+    final ReadOptions readOptions = new ReadOptions().setIterateUpperBound(upperBoundSlice);
+    final byte[] seekKey = new byte[KEY_BYTES];
+    final byte[] key = new byte[KEY_BYTES];
+
+    /** Stops the next iterator before {@code (tier, partition, series, bucket)}. */
+    void bound(int tier, long partition, int series, long bucket) {
+      upperBound
+          .put(0, (byte) tier)
+          .putInt(1, (int) partition)
+          .putInt(5, series)
+          .putLong(9, bucket);
+    }
+
+    void close() {
+      readOptions.close();
+      upperBoundSlice.close();
+    }
+  }
+
+  /**
+   * A {@link StoreBatch} over a RocksDB {@code WriteBatch}; {@link #close} frees its native memory.
+   */
+  public static final class Batch implements StoreBatch {
+    private final RocksRollupStore store;
+    private final WriteBatch writeBatch = new WriteBatch();
+    private int size;
+
+    private Batch(RocksRollupStore store) {
+      this.store = store;
+    }
+
+    @Override
+    public void putRow(int tier, int series, long bucket, byte[] value) {
+      store.ensureOpen();
+      put(store.rows, store.rowKey(tier, series, bucket), value);
+    }
+
+    @Override
+    public void putMeta(String key, byte[] value) {
+      store.ensureOpen();
+      put(store.meta, key.getBytes(UTF_8), value);
+    }
+
+    @Override
+    public void deleteMeta(String key) {
+      store.ensureOpen();
+      try {
+        writeBatch.delete(store.meta, key.getBytes(UTF_8));
+      } catch (RocksDBException e) {
+        throw new UncheckedIOException(new IOException("batching a delete of meta " + key, e));
+      }
+      size++;
+    }
+
+    private void put(ColumnFamilyHandle family, byte[] key, byte[] value) {
+      try {
+        writeBatch.put(family, key, value);
+      } catch (RocksDBException e) {
+        throw new UncheckedIOException(new IOException("batching a put", e));
+      }
+      size++;
+    }
+
+    @Override
+    public int size() {
+      return size;
+    }
+
+    @Override
+    public void close() {
+      writeBatch.close();
+    }
+  }
+}
