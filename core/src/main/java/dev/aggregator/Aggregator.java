@@ -68,7 +68,11 @@ public final class Aggregator implements AutoCloseable {
     this.clock = clock;
     this.deadLetters =
         new DeadLetterLog(config.dataDir().resolve("deadletters"), config.deadLetterCapacity());
-    this.rollups = new RollupEngine(config.tiers(), config.maxRollupBuckets(), config.lateness());
+    this.store =
+        RocksRollupStore.open(config.dataDir().resolve("rollups"), partitions(config.tiers()));
+    this.rollups =
+        new RollupEngine(
+            config.tiers(), config.catalog(), config.maxMemoryRows(), config.lateness(), store);
     this.dedup = new Deduplicator(config.dedupWindow(), config.dedupMaxIds());
     this.runner = new AggregationRunner(rollups, lifecycle, deadLetters, clock);
     List<LoggedEvent> chunk = new ArrayList<>(REPLAY_CHUNK);
@@ -76,7 +80,7 @@ public final class Aggregator implements AutoCloseable {
         FileEventLog.open(
             config.dataDir().resolve("wal"),
             new FileEventLog.Options(config.segmentBytes(), 8 << 20),
-            0,
+            rollups.checkpointSequence() + 1,
             logged -> {
               if (logged.event().id() != null) {
                 dedup.markIfNew(Hashing.hash64(logged.event().id()), logged.arrivalMillis());
@@ -230,8 +234,8 @@ public final class Aggregator implements AutoCloseable {
   }
 
   /**
-   * Buckets per store partition, by resolution: a partition is the unit retention drops at once,
-   * so it spans a small part of a tier's retention (1 h of 1 s buckets, a day of minutes).
+   * Buckets per store partition, by resolution: a partition is the unit retention drops at once, so
+   * it spans a small part of a tier's retention (1 h of 1 s buckets, a day of minutes).
    */
   static long[] partitions(List<Tier> tiers) {
     long[] buckets = new long[tiers.size()];
@@ -240,7 +244,9 @@ public final class Aggregator implements AutoCloseable {
       long span =
           res < 60_000L
               ? 3_600_000L
-              : res < 3_600_000L ? 86_400_000L : res < 86_400_000L ? 30 * 86_400_000L : 366 * 86_400_000L;
+              : res < 3_600_000L
+                  ? 86_400_000L
+                  : res < 86_400_000L ? 30 * 86_400_000L : 366 * 86_400_000L;
       buckets[i] = Math.max(1, span / res);
     }
     return buckets;

@@ -8,15 +8,15 @@ import java.time.Duration;
 import java.util.List;
 
 /**
- * Everything the embedded engine needs to know; the server fills it from flags, environment and
- * its config file.
+ * Everything the embedded engine needs to know; the server fills it from flags, environment and its
+ * config file.
  *
  * @param dataDir where the event log, the rollup store and the dead letters live
  * @param limits the event contract's size and time limits
  * @param tiers rollup resolutions, their retention and detail
  * @param catalog caps on event types, dimensions, values, series and fields
- * @param maxMemoryRows rollup rows held in memory between checkpoints; reaching half of it calls
- *     a checkpoint early
+ * @param maxMemoryRows rollup rows held in memory between checkpoints; reaching half of it calls a
+ *     checkpoint early
  * @param lateness how far behind the newest event time an event counts as late
  * @param dedupWindow how long a client id is remembered
  * @param dedupMaxIds client ids remembered at most
@@ -24,8 +24,8 @@ import java.util.List;
  * @param deadLetterCapacity dead letters kept
  * @param segmentBytes size of a log segment
  * @param maxQueryPoints output buckets one query may span
- * @param checkpointInterval how often the rollups are made durable (a restart replays at most
- *     this much of the log)
+ * @param checkpointInterval how often the rollups are made durable (a restart replays at most this
+ *     much of the log)
  * @param walRetentionBytes log kept behind the last checkpoint for dedup, at most
  */
 public record EngineConfig(
@@ -75,29 +75,73 @@ public record EngineConfig(
 
   public EngineConfig withTiers(List<Tier> tiers) {
     return new EngineConfig(
-        dataDir, limits, tiers, catalog, maxMemoryRows, lateness, dedupWindow, dedupMaxIds,
-        maxInFlight, deadLetterCapacity, segmentBytes, maxQueryPoints, checkpointInterval,
+        dataDir,
+        limits,
+        tiers,
+        catalog,
+        maxMemoryRows,
+        lateness,
+        dedupWindow,
+        dedupMaxIds,
+        maxInFlight,
+        deadLetterCapacity,
+        segmentBytes,
+        maxQueryPoints,
+        checkpointInterval,
         walRetentionBytes);
   }
 
   public EngineConfig withCatalog(CatalogLimits catalog) {
     return new EngineConfig(
-        dataDir, limits, tiers, catalog, maxMemoryRows, lateness, dedupWindow, dedupMaxIds,
-        maxInFlight, deadLetterCapacity, segmentBytes, maxQueryPoints, checkpointInterval,
+        dataDir,
+        limits,
+        tiers,
+        catalog,
+        maxMemoryRows,
+        lateness,
+        dedupWindow,
+        dedupMaxIds,
+        maxInFlight,
+        deadLetterCapacity,
+        segmentBytes,
+        maxQueryPoints,
+        checkpointInterval,
         walRetentionBytes);
   }
 
   public EngineConfig withCheckpointInterval(Duration checkpointInterval) {
     return new EngineConfig(
-        dataDir, limits, tiers, catalog, maxMemoryRows, lateness, dedupWindow, dedupMaxIds,
-        maxInFlight, deadLetterCapacity, segmentBytes, maxQueryPoints, checkpointInterval,
+        dataDir,
+        limits,
+        tiers,
+        catalog,
+        maxMemoryRows,
+        lateness,
+        dedupWindow,
+        dedupMaxIds,
+        maxInFlight,
+        deadLetterCapacity,
+        segmentBytes,
+        maxQueryPoints,
+        checkpointInterval,
         walRetentionBytes);
   }
 
   public EngineConfig withSegmentBytes(long segmentBytes) {
     return new EngineConfig(
-        dataDir, limits, tiers, catalog, maxMemoryRows, lateness, dedupWindow, dedupMaxIds,
-        maxInFlight, deadLetterCapacity, segmentBytes, maxQueryPoints, checkpointInterval,
+        dataDir,
+        limits,
+        tiers,
+        catalog,
+        maxMemoryRows,
+        lateness,
+        dedupWindow,
+        dedupMaxIds,
+        maxInFlight,
+        deadLetterCapacity,
+        segmentBytes,
+        maxQueryPoints,
+        checkpointInterval,
         walRetentionBytes);
   }
 }

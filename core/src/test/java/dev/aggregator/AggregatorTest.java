@@ -53,7 +53,9 @@ class AggregatorTest {
     }
 
     try (Aggregator agg = Aggregator.open(EngineConfig.defaults(dir))) {
-      assertThat(agg.recovery().replayed()).isEqualTo(2);
+      assertThat(agg.recovery().replayed())
+          .as("closing wrote a last checkpoint: nothing to replay")
+          .isZero();
       assertThat(query(agg, SEED_QUERY).data())
           .extracting(QueryResult.Point::value)
           .as("the same answer after a restart")
@@ -69,20 +71,9 @@ class AggregatorTest {
 
   @Test
   void deadLettersAnEventOlderThanEveryTierOnceAcrossRestarts() throws Exception {
-    EngineConfig base = EngineConfig.defaults(dir);
     EngineConfig finite =
-        new EngineConfig(
-            dir,
-            base.limits(),
-            dev.aggregator.aggregation.Tier.parseList("1m:1d,1h:30d"),
-            base.maxRollupBuckets(),
-            base.lateness(),
-            base.dedupWindow(),
-            base.dedupMaxIds(),
-            base.maxInFlight(),
-            base.deadLetterCapacity(),
-            base.segmentBytes(),
-            base.maxQueryPoints());
+        EngineConfig.defaults(dir)
+            .withTiers(dev.aggregator.aggregation.Tier.parseList("1m:1d,1h:30d"));
     try (Aggregator agg = Aggregator.open(finite)) {
       ingest(agg, TestEvents.SEED_SAMPLE + "\n");
       assertThat(agg.lifecycle().snapshot())

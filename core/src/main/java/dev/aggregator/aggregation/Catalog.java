@@ -19,8 +19,8 @@ import java.util.Set;
  *
  * <p>Metric names: {@code <eventType>} and {@code <eventType>_count} count events; {@code
  * <eventType>_<field>} summarizes numeric property {@code field}. When two names collide (type
- * {@code a} with field {@code b_c}, type {@code a_b} with field {@code c}) the one registered
- * first keeps the name; the count alias always wins over a field called {@code count}.
+ * {@code a} with field {@code b_c}, type {@code a_b} with field {@code c}) the one registered first
+ * keeps the name; the count alias always wins over a field called {@code count}.
  *
  * <p>Everything the catalog adds is also recorded in a journal, which the engine drains into the
  * store at each checkpoint; replaying the journal in order rebuilds the catalog with the same ids.
@@ -88,8 +88,9 @@ public final class Catalog {
       if (schemas.size() >= limits.maxEventTypes()) {
         return null;
       }
-      s = createSchema(type, nextSeries++);
-      record('T', type, out -> out.writeInt(s.totalSeries));
+      EventSchema created = createSchema(type, nextSeries++);
+      record('T', type, out -> out.writeInt(created.totalSeries));
+      return created;
     }
     return s;
   }
@@ -142,10 +143,13 @@ public final class Catalog {
       return 0;
     }
     addValue(dim, value);
-    record('V', s.name, out -> {
-      out.writeInt(d);
-      writeLongUtf(out, value);
-    });
+    record(
+        'V',
+        s.name,
+        out -> {
+          out.writeInt(d);
+          writeLongUtf(out, value);
+        });
     return dim.values.size() - 1;
   }
 
@@ -201,13 +205,16 @@ public final class Catalog {
     int global = nextSeries++;
     int[] copy = java.util.Arrays.copyOf(tuple, length);
     addSeries(s, copy, global);
-    record('S', s.name, out -> {
-      out.writeInt(global);
-      out.writeShort(copy.length);
-      for (int code : copy) {
-        out.writeInt(code);
-      }
-    });
+    record(
+        'S',
+        s.name,
+        out -> {
+          out.writeInt(global);
+          out.writeShort(copy.length);
+          for (int code : copy) {
+            out.writeInt(code);
+          }
+        });
     return global;
   }
 
@@ -253,12 +260,15 @@ public final class Catalog {
   public Map<String, byte[]> drainStats() {
     Map<String, byte[]> out = new HashMap<>();
     for (EventSchema s : statsChanged) {
-      out.put(s.name, encode(dataOut -> {
-        dataOut.writeLong(s.events);
-        dataOut.writeLong(s.firstSeen);
-        dataOut.writeLong(s.lastSeen);
-        dataOut.writeLong(s.overflowEvents);
-      }));
+      out.put(
+          s.name,
+          encode(
+              dataOut -> {
+                dataOut.writeLong(s.events);
+                dataOut.writeLong(s.firstSeen);
+                dataOut.writeLong(s.lastSeen);
+                dataOut.writeLong(s.overflowEvents);
+              }));
     }
     statsChanged.clear();
     return out;
@@ -338,11 +348,13 @@ public final class Catalog {
   }
 
   private void record(char kind, String type, Writer body) {
-    journal.add(encode(out -> {
-      out.writeByte(kind);
-      out.writeUTF(type);
-      body.write(out);
-    }));
+    journal.add(
+        encode(
+            out -> {
+              out.writeByte(kind);
+              out.writeUTF(type);
+              body.write(out);
+            }));
   }
 
   private static byte[] encode(Writer writer) {

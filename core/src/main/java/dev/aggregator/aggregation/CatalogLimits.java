@@ -1,16 +1,15 @@
 package dev.aggregator.aggregation;
 
 /**
- * Bounds on what the catalog remembers, so memory stays bounded under a cardinality explosion
- * (a client that sends a user id or a URL with query string as a dimension).
+ * Bounds on what the catalog remembers, so memory stays bounded under a cardinality explosion (a
+ * client that sends a user id or a URL with query string as a dimension).
  *
  * @param maxEventTypes event types at most; events of further types fail (dead-lettered)
  * @param maxDimensions dimension keys per event type; further keys are not dimensions
  * @param maxDimensionValues distinct values per dimension of an event type; further values are
  *     counted as {@value Catalog#OTHER}
- * @param maxSeries dimension combinations (series) per event type; events with further
- *     combinations are counted in one overflow series whose every dimension is {@value
- *     Catalog#OTHER}
+ * @param maxSeries dimension combinations (series) per event type; events with further combinations
+ *     are counted in one overflow series whose every dimension is {@value Catalog#OTHER}
  * @param maxFields numeric fields per event type; further fields are not summarized
  */
 public record CatalogLimits(

@@ -10,11 +10,11 @@ import java.util.Map;
  * What the catalog knows of one event type: its dimensions and their values, its numeric fields,
  * and its series — one per combination of dimension values seen, plus a total.
  *
- * <p>Dimension values are coded as small ints per dimension (code 0 is {@value Catalog#OTHER},
- * used once a dimension reaches its value cap); a series is the tuple of its codes, one per
- * dimension in the order the dimensions were first seen, with -1 where the event did not carry
- * that dimension and trailing -1s dropped (so series made before a dimension first appeared keep
- * matching events without it). An inverted index (dimension, code) → series answers filters.
+ * <p>Dimension values are coded as small ints per dimension (code 0 is {@value Catalog#OTHER}, used
+ * once a dimension reaches its value cap); a series is the tuple of its codes, one per dimension in
+ * the order the dimensions were first seen, with -1 where the event did not carry that dimension
+ * and trailing -1s dropped (so series made before a dimension first appeared keep matching events
+ * without it). An inverted index (dimension, code) → series answers filters.
  *
  * <p>Not thread-safe: {@link RollupEngine} writes it under its write lock; queries read it under
  * the read lock.
@@ -30,6 +30,7 @@ public final class EventSchema {
   final List<String> fields = new ArrayList<>();
   final Map<String, Integer> fieldIndex = new HashMap<>();
   final TupleIndex tuples = new TupleIndex();
+
   /** By local series index: the global series id and the tuple. */
   final List<int[]> seriesTuples = new ArrayList<>();
 
@@ -47,8 +48,10 @@ public final class EventSchema {
     final String key;
     final Map<String, Integer> codes = new HashMap<>();
     final List<String> values = new ArrayList<>(List.of(Catalog.OTHER));
+
     /** By code: local indexes of the series carrying it, ascending. */
     final List<int[]> postings = new ArrayList<>(List.of(new int[0]));
+
     final List<Integer> postingSizes = new ArrayList<>(List.of(0));
     boolean capped;
 
@@ -171,8 +174,8 @@ public final class EventSchema {
 
   /**
    * The value of dimension {@code key} in local series {@code local}: its value, {@value
-   * Catalog#OTHER} for the overflow series or a capped value, or null if the series' events did
-   * not carry it.
+   * Catalog#OTHER} for the overflow series or a capped value, or null if the series' events did not
+   * carry it.
    */
   public String valueOf(int local, String key) {
     Integer d = dimensionIndex.get(key);
@@ -188,8 +191,8 @@ public final class EventSchema {
   }
 
   /**
-   * The local series whose dimension {@code key} has one of {@code values}, ascending; the
-   * overflow series matches {@value Catalog#OTHER}.
+   * The local series whose dimension {@code key} has one of {@code values}, ascending; the overflow
+   * series matches {@value Catalog#OTHER}.
    */
   public int[] seriesMatching(String key, List<String> values) {
     Integer d = dimensionIndex.get(key);

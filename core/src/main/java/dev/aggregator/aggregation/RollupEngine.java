@@ -20,11 +20,11 @@ import java.util.function.Function;
  * and of its dimension combination's series, in every tier whose retention covers its timestamp.
  *
  * <p>Rows live in memory as deltas since the last checkpoint; a {@link #checkpoint} freezes them
- * and merges them into the {@link RollupStore} together with the catalog's new entries and the
- * log position they cover, in one atomic write. A query reads store + frozen + active rows; they
- * are all mergeable, and a seqlock around the commit makes sure no query counts a frozen row both
- * in memory and in the store. Out-of-order, late and historical events need nothing special: an
- * event adds to the bucket its timestamp names, whenever it arrives.
+ * and merges them into the {@link RollupStore} together with the catalog's new entries and the log
+ * position they cover, in one atomic write. A query reads store + frozen + active rows; they are
+ * all mergeable, and a seqlock around the commit makes sure no query counts a frozen row both in
+ * memory and in the store. Out-of-order, late and historical events need nothing special: an event
+ * adds to the bucket its timestamp names, whenever it arrives.
  *
  * <p>One writer (the aggregation thread) applies batches under the write lock; queries read under
  * the read lock ({@link #read}); a checkpoint's store I/O runs outside both.
@@ -73,6 +73,7 @@ public final class RollupEngine {
 
   private RowTable[] active;
   private volatile RowTable[] frozen;
+
   /** Odd while a checkpoint commits to the store: readers retry (a seqlock). */
   private volatile long commitEpoch;
 
@@ -88,8 +89,8 @@ public final class RollupEngine {
 
   /**
    * @param tiers the resolutions kept, finest first
-   * @param maxMemoryRows rows held in memory between checkpoints, at most; without a store,
-   *     events that would need more fail
+   * @param maxMemoryRows rows held in memory between checkpoints, at most; without a store, events
+   *     that would need more fail
    * @param lateness how far behind the newest event time an event may arrive before it is late
    * @param store where checkpoints go, or null to keep everything in memory
    */
@@ -340,11 +341,11 @@ public final class RollupEngine {
   }
 
   /**
-   * Makes everything applied so far durable in the store, covering the log up to {@code
-   * sequence}: freezes the in-memory rows (a pointer swap under the write lock), merges them into
-   * the stored rows and writes them with the catalog's new entries and the checkpoint in one
-   * atomic batch. Called by the aggregation thread; the store I/O runs without the engine's lock,
-   * so queries and (through the pipeline's queue) ingestion go on.
+   * Makes everything applied so far durable in the store, covering the log up to {@code sequence}:
+   * freezes the in-memory rows (a pointer swap under the write lock), merges them into the stored
+   * rows and writes them with the catalog's new entries and the checkpoint in one atomic batch.
+   * Called by the aggregation thread; the store I/O runs without the engine's lock, so queries and
+   * (through the pipeline's queue) ingestion go on.
    */
   public synchronized void checkpoint() throws IOException {
     if (store == null) {

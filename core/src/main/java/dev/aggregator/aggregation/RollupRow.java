@@ -4,9 +4,8 @@ import java.util.Arrays;
 
 /**
  * One bucket of one series: how many events, a {@link FieldSummary} per numeric field (by the
- * field's index in its {@link EventSchema}), and the distinct users (in tiers that keep
- * sketches). Mutable and mergeable: rows of many series and buckets merge into the answer of a
- * query.
+ * field's index in its {@link EventSchema}), and the distinct users (in tiers that keep sketches).
+ * Mutable and mergeable: rows of many series and buckets merge into the answer of a query.
  */
 public final class RollupRow {
   private static final FieldSummary[] NO_FIELDS = new FieldSummary[0];

@@ -14,8 +14,8 @@ import java.nio.ByteBuffer;
  * varint  users length (0 = none), users bytes ({@link UserSketch#writeTo})
  * </pre>
  *
- * Sketches carry their length so that a query that needs only sums skips them unread: most
- * queries never touch a sketch, and decoding one costs more than the rest of the row.
+ * Sketches carry their length so that a query that needs only sums skips them unread: most queries
+ * never touch a sketch, and decoding one costs more than the rest of the row.
  */
 public final class RowCodec {
   private RowCodec() {}
@@ -75,7 +75,8 @@ public final class RowCodec {
    * @param users whether to merge the distinct-users sketch
    * @param values whether to merge the wanted fields' value sketches
    */
-  public static void mergeInto(byte[] bytes, RollupRow into, int field, boolean users, boolean values) {
+  public static void mergeInto(
+      byte[] bytes, RollupRow into, int field, boolean users, boolean values) {
     ByteBuffer in = ByteBuffer.wrap(bytes);
     into.count += getVarint(in);
     int index;

@@ -1,15 +1,17 @@
 package dev.aggregator.aggregation;
 
 /**
- * The rows of one tier held in memory: an open-addressing hash table from {@code (series,
- * bucket)} to a {@link RollupRow}. Keys pack the series id above the bucket index, which is
- * non-negative (no events before 1970) and below 2^36 (2,000 years of seconds), leaving 27 bits (134 million) for series ids.
+ * The rows of one tier held in memory: an open-addressing hash table from {@code (series, bucket)}
+ * to a {@link RollupRow}. Keys pack the series id above the bucket index, which is non-negative (no
+ * events before 1970) and below 2^36 (2,000 years of seconds), leaving 27 bits (134 million) for
+ * series ids.
  *
  * <p>Not thread-safe: {@link RollupEngine} guards it.
  */
 final class RowTable {
   static final int BUCKET_BITS = 36; // 1 s buckets to the year 4147
   static final long BUCKET_MASK = (1L << BUCKET_BITS) - 1;
+
   /** Series ids that fit in a key. */
   static final int MAX_SERIES = 1 << (63 - BUCKET_BITS);
 

@@ -55,9 +55,9 @@ public record Tier(Granularity resolution, Duration retention, boolean totalsOnl
   }
 
   /**
-   * Parses {@code 1s:6h:totals,1m:30d,1h,1d}: a resolution, an optional retention (no retention
-   * or {@code forever} keeps it forever) and an optional {@code totals} (only each event type's
-   * exact totals: no dimensions, no sketches).
+   * Parses {@code 1s:6h:totals,1m:30d,1h,1d}: a resolution, an optional retention (no retention or
+   * {@code forever} keeps it forever) and an optional {@code totals} (only each event type's exact
+   * totals: no dimensions, no sketches).
    */
   public static List<Tier> parseList(String spec) {
     List<Tier> tiers = new ArrayList<>();

@@ -133,19 +133,21 @@ public final class AggregationRunner implements AutoCloseable {
           counts[outcome.ordinal()]++;
           deadLetter(b.firstSequence() + i, e, outcome, now);
         });
-    appliedUpTo = b.firstSequence() + n - 1;
-    b.done().run(); // permits first: whoever sees the counts below may rely on them being back
+    // Permits, then counts, then the position: whoever sees one may rely on those before it.
+    b.done().run();
     int late = counts[Outcome.LATE.ordinal()];
     lifecycle.aggregated(counts[Outcome.AGGREGATED.ordinal()] + late, late);
     lifecycle.expired(counts[Outcome.EXPIRED.ordinal()]);
     lifecycle.failed(counts[Outcome.FAILED.ordinal()]);
+    appliedUpTo = b.firstSequence() + n - 1;
   }
 
   private void deadLetter(long sequence, Event e, Outcome outcome, long now) {
     String message =
         switch (outcome) {
           case EXPIRED -> "older than the retention of every rollup tier";
-          case FAILED -> "a memory bound was reached (maxMemoryRows without a store, or maxEventTypes)";
+          case FAILED ->
+              "a memory bound was reached (maxMemoryRows without a store, or maxEventTypes)";
           default -> null;
         };
     if (message == null) {

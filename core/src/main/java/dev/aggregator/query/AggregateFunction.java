@@ -10,9 +10,9 @@ import java.util.stream.Collectors;
 
 /**
  * How the events in one output bucket become one number. count, sum, avg, min and max are exact;
- * the percentiles come from a KLL sketch (rank error {@link ValueSketch#normalizedRankError()})
- * and unique_users from an HLL sketch (relative error {@link UserSketch#relativeStandardError()}),
- * both exact while a bucket holds few values, and both merge across buckets, series and tiers.
+ * the percentiles come from a KLL sketch (rank error {@link ValueSketch#normalizedRankError()}) and
+ * unique_users from an HLL sketch (relative error {@link UserSketch#relativeStandardError()}), both
+ * exact while a bucket holds few values, and both merge across buckets, series and tiers.
  */
 public enum AggregateFunction {
   COUNT("count", -1),

@@ -11,9 +11,9 @@ import java.util.Arrays;
 /**
  * The output buckets of a query: their starts and ends in UTC epoch ms.
  *
- * <p>Buckets align to the UTC epoch (weeks to Monday), except days and weeks of a query with a
- * time zone, which start at local midnight: a day in {@code Europe/Berlin} is 23 or 25 hours long
- * on the days daylight saving time starts or ends, and starts at 22:00 or 23:00 UTC.
+ * <p>Buckets align to the UTC epoch (weeks to Monday), except days and weeks of a query with a time
+ * zone, which start at local midnight: a day in {@code Europe/Berlin} is 23 or 25 hours long on the
+ * days daylight saving time starts or ends, and starts at 22:00 or 23:00 UTC.
  */
 final class Buckets {
   final long[] starts;

@@ -102,7 +102,8 @@ public final class QueryEngine {
       }
       List<Group> groups = groups(metric.schema());
       RowNeeds needs =
-          new RowNeeds(metric.fieldIndex(), fn == AggregateFunction.UNIQUE_USERS, fn.isPercentile());
+          new RowNeeds(
+              metric.fieldIndex(), fn == AggregateFunction.UNIQUE_USERS, fn.isPercentile());
       RollupRow[][] acc = new RollupRow[groups.size()][n];
       for (int i = 0; i < n; ) {
         int j = i;
@@ -112,11 +113,13 @@ public final class QueryEngine {
         read(tierOf[i], i, j, groups, needs, acc);
         i = j;
       }
-      return new Outcome(new QueryResult(q, rank(groups, acc, metric.fieldIndex()), warnings), null);
+      return new Outcome(
+          new QueryResult(q, rank(groups, acc, metric.fieldIndex()), warnings), null);
     }
 
     /** Reads buckets {@code [from, to)} of every group's series from tier {@code tier}. */
-    private void read(int tier, int from, int to, List<Group> groups, RowNeeds needs, RollupRow[][] acc) {
+    private void read(
+        int tier, int from, int to, List<Group> groups, RowNeeds needs, RollupRow[][] acc) {
       Granularity res = reader.tiers().get(tier).resolution();
       long fromBucket = res.bucketIndex(buckets.starts[from]);
       long toBucket = res.bucketIndex(buckets.ends[to - 1]);
@@ -281,9 +284,7 @@ public final class QueryEngine {
       return Collections.unmodifiableList(points);
     }
 
-    /**
-     * The coarsest tier whose buckets tile {@code [s, e)} and that still holds it; -1 if none.
-     */
+    /** The coarsest tier whose buckets tile {@code [s, e)} and that still holds it; -1 if none. */
     private int tierFor(long s, long e, boolean needsFullTier) {
       List<Tier> tiers = reader.tiers();
       for (int i = tiers.size() - 1; i >= 0; i--) {

@@ -26,8 +26,8 @@ import java.util.function.LongSupplier;
  *   <li>{@code function}: count, sum (default), avg, min, max, p50, p90, p95, p99, unique_users
  *   <li>{@code fill}: none (default), zero, null, previous
  *   <li>{@code filter=key:value} (repeatable; AND across keys, {@code key:v1|v2} for OR)
- *   <li>{@code groupBy=k1,k2}, {@code limit} (series kept, default 10; the rest fold into
- *       {@code __other__})
+ *   <li>{@code groupBy=k1,k2}, {@code limit} (series kept, default 10; the rest fold into {@code
+ *       __other__})
  *   <li>{@code tz}: where days and weeks start, an IANA zone (default UTC)
  * </ul>
  */
@@ -132,8 +132,11 @@ public final class QueryParser {
     return query;
   }
 
-  /** {@code key:v1|v2}, repeatable: AND across keys, OR within one; a key given twice intersects. */
-  private static Map<String, List<String>> filters(List<String> specs) throws InvalidQueryException {
+  /**
+   * {@code key:v1|v2}, repeatable: AND across keys, OR within one; a key given twice intersects.
+   */
+  private static Map<String, List<String>> filters(List<String> specs)
+      throws InvalidQueryException {
     Map<String, List<String>> filters = new LinkedHashMap<>();
     for (String spec : specs) {
       int colon = spec.indexOf(':');

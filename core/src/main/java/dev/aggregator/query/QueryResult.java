@@ -17,8 +17,8 @@ public record QueryResult(Query query, List<Series> series, List<String> warning
   /**
    * One group's time series.
    *
-   * @param dimensions the group's value of each groupBy dimension (null where its events had
-   *     none); empty when not grouping
+   * @param dimensions the group's value of each groupBy dimension (null where its events had none);
+   *     empty when not grouping
    */
   public record Series(Map<String, String> dimensions, List<Point> data) {}
 

@@ -100,7 +100,8 @@ public final class EventCodec {
   }
 
   /** Reads only a record's arrival and id (for dedup), without decoding the rest. */
-  public static void readIdAndArrival(long sequence, ByteBuffer in, FileEventLog.IdVisitor visitor) {
+  public static void readIdAndArrival(
+      long sequence, ByteBuffer in, FileEventLog.IdVisitor visitor) {
     try {
       int version = in.get();
       if (version != VERSION) {

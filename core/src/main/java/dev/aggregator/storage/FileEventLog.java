@@ -121,8 +121,8 @@ public final class FileEventLog implements EventLog {
 
   /**
    * Like {@link #open(Path, Options, long, Consumer)}, also handing {@code before} the id and
-   * arrival of every record before {@code fromSequence} — records a checkpoint already covers,
-   * read only so far as dedup needs them, ~10x cheaper than decoding.
+   * arrival of every record before {@code fromSequence} — records a checkpoint already covers, read
+   * only so far as dedup needs them, ~10x cheaper than decoding.
    */
   public static FileEventLog open(
       Path dir, Options options, long fromSequence, Consumer<LoggedEvent> replay, IdVisitor before)
@@ -171,8 +171,8 @@ public final class FileEventLog implements EventLog {
   /**
    * Deletes whole segments no longer needed: every record in them is covered by a checkpoint
    * ({@code sequence <= checkpointed}), and either they were last written before {@code
-   * olderThanMillis} (their ids are past the dedup window) or the log exceeds {@code maxBytes}.
-   * The segment being written is never deleted. Returns how many were deleted.
+   * olderThanMillis} (their ids are past the dedup window) or the log exceeds {@code maxBytes}. The
+   * segment being written is never deleted. Returns how many were deleted.
    */
   public int trim(long checkpointed, long olderThanMillis, long maxBytes) throws IOException {
     List<Path> segments = segments(dir);

@@ -245,7 +245,18 @@ class ValueSketchTest {
       s.merge(more);
       copy.merge(more);
       assertThat(copy.count()).isEqualTo(s.count());
-      assertThat(copy.quantile(0.5)).as("median after a merge").isEqualTo(s.quantile(0.5));
+      if (s.isExact()) {
+        assertThat(copy.quantile(0.5)).as("median after a merge").isEqualTo(s.quantile(0.5));
+      } else {
+        // KLL compaction flips a coin, so the copy and the original may keep different items;
+        // both medians must still be within the rank error of each other (values are 0..n-1).
+        assertThat(copy.quantile(0.5))
+            .as("median after a merge")
+            .isCloseTo(
+                s.quantile(0.5),
+                org.assertj.core.data.Offset.offset(
+                    4 * ValueSketch.normalizedRankError() * s.count()));
+      }
     }
   }
 

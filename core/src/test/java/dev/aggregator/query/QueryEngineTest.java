@@ -140,7 +140,7 @@ class QueryEngineTest {
     assertThatThrownBy(
             () -> run("x_count", NOW - MIN, NOW, Granularity.M1, AggregateFunction.AVG, Fill.NONE))
         .isInstanceOf(InvalidQueryException.class)
-        .hasMessageContaining("x_count counts events; use function count or sum");
+        .hasMessageContaining("x_count counts events; use function count, sum or unique_users");
   }
 
   @Test
@@ -202,6 +202,6 @@ class QueryEngineTest {
         .isInstanceOf(InvalidQueryException.class)
         .hasMessageContaining(
             "granularity 1m is finer than every tier still holding data at 2024-01-15T10:30:00Z")
-        .hasMessageContaining("1s kept 6h, 1m kept 30d, 1h kept forever, 1d kept forever");
+        .hasMessageContaining("1s totals kept 6h, 1m kept 30d, 1h kept forever, 1d kept forever");
   }
 }

@@ -45,7 +45,7 @@ class QueryModelPropertyTest {
   void everyFunctionAtEveryGranularityMatchesTheModel(
       @ForAll("samples") List<Sample> samples,
       @ForAll Granularity granularity,
-      @ForAll AggregateFunction function,
+      @ForAll("exactFunctions") AggregateFunction function,
       @ForAll("offsets") long startOffset,
       @ForAll("offsets") long length)
       throws InvalidQueryException {
@@ -86,6 +86,16 @@ class QueryModelPropertyTest {
   }
 
   @Provide
+  Arbitrary<AggregateFunction> exactFunctions() {
+    return Arbitraries.of(
+        AggregateFunction.COUNT,
+        AggregateFunction.SUM,
+        AggregateFunction.AVG,
+        AggregateFunction.MIN,
+        AggregateFunction.MAX);
+  }
+
+  @Provide
   Arbitrary<Long> offsets() {
     return Arbitraries.longs().between(0, WINDOW);
   }
@@ -97,6 +107,7 @@ class QueryModelPropertyTest {
       case AVG -> values.stream().mapToDouble(Integer::doubleValue).sum() / values.size();
       case MIN -> values.stream().mapToDouble(Integer::doubleValue).min().orElseThrow();
       case MAX -> values.stream().mapToDouble(Integer::doubleValue).max().orElseThrow();
+      default -> throw new IllegalArgumentException("not an exact function: " + f);
     };
   }
 }

@@ -129,7 +129,36 @@ class QueryParserTest {
   }
 
   @Test
-  void refusesFiltersRatherThanIgnoringThem() {
-    assertRejected("filter", "filter is not supported yet", "metric", "x", "filter", "page:/a");
+  void parsesFiltersGroupByLimitAndTimeZone() throws Exception {
+    Query q =
+        parse(
+            "metric", "x",
+            "filter", "country:DE|FR",
+            "filter", "device:mobile",
+            "filter", "country:FR|US",
+            "groupBy", "page, device",
+            "limit", "5",
+            "tz", "Europe/Berlin");
+
+    assertThat(q.filters())
+        .containsExactly(
+            java.util.Map.entry("country", List.of("FR")),
+            java.util.Map.entry("device", List.of("mobile")));
+    assertThat(q.groupBy()).containsExactly("page", "device");
+    assertThat(q.limit()).isEqualTo(5);
+    assertThat(q.zone()).isEqualTo(java.time.ZoneId.of("Europe/Berlin"));
+  }
+
+  @Test
+  void rejectsMalformedFiltersGroupByLimitAndZones() {
+    assertRejected(
+        "filter", "filter 'country' must be key:value", "metric", "x", "filter", "country");
+    assertRejected("filter", "has an empty value", "metric", "x", "filter", "country:DE|");
+    assertRejected("groupBy", "groupBy names page twice", "metric", "x", "groupBy", "page,page");
+    assertRejected("groupBy", "has an empty name", "metric", "x", "groupBy", "page,");
+    assertRejected("groupBy", "at most 4 dimensions", "metric", "x", "groupBy", "a,b,c,d,e");
+    assertRejected(
+        "limit", "limit must be a whole number from 1 to 1000", "metric", "x", "limit", "0");
+    assertRejected("tz", "unknown time zone 'Mars/Olympus'", "metric", "x", "tz", "Mars/Olympus");
   }
 }

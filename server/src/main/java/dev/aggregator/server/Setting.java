@@ -22,23 +22,27 @@ enum Setting {
   TIERS(
       "tiers",
       "1s:6h:totals,1m:30d,1h,1d",
-      "Rollup tiers: resolution[:retention[:totals]]; no retention = forever; totals = exact totals"
-          + " only, no dimensions or sketches"),
+      "Rollup tiers: resolution[:retention[:totals]]; no retention keeps forever; totals keeps exact totals only"),
   MAX_MEMORY_ROWS(
       "maxMemoryRows",
       "2000000",
       "Rollup rows held in memory between checkpoints; half of it calls a checkpoint early"),
   CHECKPOINT_INTERVAL(
-      "checkpointInterval", "10s", "How often rollups are made durable; a restart replays at most this much"),
+      "checkpointInterval",
+      "10s",
+      "How often rollups are made durable; a restart replays at most this much"),
   MAX_EVENT_TYPES("maxEventTypes", "10000", "Event types at most; events of further types fail"),
   MAX_DIMENSIONS("maxDimensions", "32", "Dimension keys per event type; further keys are ignored"),
   MAX_DIMENSION_VALUES(
-      "maxDimensionValues", "1000", "Values per dimension of an event type; further values count as __other__"),
+      "maxDimensionValues",
+      "1000",
+      "Values per dimension of an event type; further values count as __other__"),
   MAX_SERIES_PER_EVENT_TYPE(
       "maxSeriesPerEventType",
       "10000",
       "Dimension combinations per event type; further ones count as __other__ in every dimension"),
-  MAX_FIELDS("maxFields", "256", "Numeric fields per event type; further fields are not summarized"),
+  MAX_FIELDS(
+      "maxFields", "256", "Numeric fields per event type; further fields are not summarized"),
   DEDUP_WINDOW("dedupWindow", "24h", "How long a client event id is remembered"),
   DEDUP_MAX_IDS("dedupMaxIds", "5000000", "Client ids remembered at most (~22 bytes each)"),
   MAX_INGEST_REQUESTS(
@@ -48,7 +52,9 @@ enum Setting {
   DEAD_LETTER_CAPACITY("deadLetterCapacity", "10000", "Dead letters kept"),
   WAL_SEGMENT_BYTES("walSegmentBytes", "67108864", "Size of one write-ahead log segment"),
   WAL_RETENTION_BYTES(
-      "walRetentionBytes", "8589934592", "Log kept behind the last checkpoint (for dedup after a restart), at most"),
+      "walRetentionBytes",
+      "8589934592",
+      "Log kept behind the last checkpoint (for dedup after a restart), at most"),
   MAX_QUERY_POINTS("maxQueryPoints", "11000", "Output buckets one query may span, at most");
 
   private final String key;
