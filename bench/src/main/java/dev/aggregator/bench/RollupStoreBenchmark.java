@@ -176,8 +176,8 @@ public class RollupStoreBenchmark {
 
   /**
    * {@code n} row values of 56–62 bytes: varint event count, varint field count, the field's sum,
-   * min and max as doubles, and a 28-byte sketch-like blob (hashes: incompressible, as sketches
-   * are).
+   * min and max as doubles, and a 28-byte sketch-like blob (random: incompressible, as sketches
+   * are). {@link #value} makes each row's unique.
    */
   static byte[][] values(int n, long seed) {
     Random random = new Random(seed);
@@ -197,6 +197,27 @@ public class RollupStoreBenchmark {
       values[i] = Arrays.copyOf(buffer.array(), buffer.position());
     }
     return values;
+  }
+
+  /**
+   * A value for the row: one of {@code values}, its sketch's first 8 bytes replaced by a hash of
+   * the row, so that no two rows repeat (a pool cycling through one series' rows would let LZ4
+   * compress repeats that real rows do not have).
+   */
+  static byte[] value(byte[][] values, int series, long bucket) {
+    long hash = mix(bucket * 1_000_003L + series);
+    byte[] value = values[(int) (hash >>> 52) & (values.length - 1)].clone();
+    for (int i = value.length - 28, shift = 0; shift < 64; i++, shift += 8) {
+      value[i] = (byte) (hash >>> shift);
+    }
+    return value;
+  }
+
+  /** SplitMix64's finalizer. */
+  private static long mix(long z) {
+    z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+    z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+    return z ^ (z >>> 31);
   }
 
   private static void putVarint(ByteBuffer buffer, int value) {
@@ -234,10 +255,9 @@ public class RollupStoreBenchmark {
     public void write(long firstBucket, int buckets, int series, byte[][] values)
         throws IOException {
       try (StoreBatch batch = store.batch()) {
-        int i = 0;
         for (long bucket = firstBucket; bucket < firstBucket + buckets; bucket++) {
           for (int s = 0; s < series; s++) {
-            batch.putRow(TIER, s, bucket, values[i++ % values.length]);
+            batch.putRow(TIER, s, bucket, value(values, s, bucket));
           }
         }
         store.write(batch);
@@ -301,7 +321,6 @@ public class RollupStoreBenchmark {
     @Override
     public void write(long firstBucket, int buckets, int series, byte[][] values)
         throws SQLException {
-      int i = 0;
       for (long bucket = firstBucket; bucket < firstBucket + buckets; bucket++) {
         for (int s = 0; s < series; s++) {
           appender
@@ -309,7 +328,7 @@ public class RollupStoreBenchmark {
               .append((byte) TIER)
               .append(s)
               .append(bucket)
-              .append(values[i++ % values.length])
+              .append(value(values, s, bucket))
               .endRow();
         }
       }
