@@ -16,7 +16,10 @@ public record CatalogLimits(
     int maxEventTypes, int maxDimensions, int maxDimensionValues, int maxSeries, int maxFields) {
 
   public static CatalogLimits defaults() {
-    return new CatalogLimits(10_000, 32, 1_000, 10_000, 256);
+    // 1,000 combinations per type: the standard workload (5 dimensions, 3 M combinations per
+    // type) at 400k events/s keeps 50 types × 1,000 series active; at 10,000 a checkpoint had to
+    // merge ~1.5 M rows every 10 s and ingest fell to 72k events/s on 2 cores (BENCHMARKS.md).
+    return new CatalogLimits(10_000, 32, 1_000, 1_000, 256);
   }
 
   public CatalogLimits {

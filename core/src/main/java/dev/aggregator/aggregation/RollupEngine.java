@@ -71,6 +71,12 @@ public final class RollupEngine {
   private final long[] cutoffs;
   private final Reader reader = new Reader();
 
+  /** The finest tier that keeps dimensions and sketches, or -1. */
+  private final int finestFull;
+
+  /** Tiers whose rows are rolled up from the finest full tier's at each checkpoint. */
+  private final boolean[] derived;
+
   private RowTable[] active;
   private volatile RowTable[] frozen;
 
@@ -106,6 +112,14 @@ public final class RollupEngine {
     this.latenessMillis = lateness.toMillis();
     this.store = store;
     this.cutoffs = new long[tiers.size()];
+    this.finestFull = finestFull(this.tiers);
+    this.derived = new boolean[tiers.size()];
+    for (int i = finestFull + 1; finestFull >= 0 && i < tiers.size(); i++) {
+      Tier t = this.tiers.get(i);
+      derived[i] =
+          !t.totalsOnly()
+              && t.resolution().millis() % this.tiers.get(finestFull).resolution().millis() == 0;
+    }
     this.active = newTables();
     this.tuple = new int[limits.maxDimensions() + 1];
     if (store != null) {
@@ -130,6 +144,22 @@ public final class RollupEngine {
   /** The log sequence number the store's rows cover (inclusive), -1 if none. */
   public long checkpointSequence() {
     return checkpointSequence;
+  }
+
+  private static int finestFull(List<Tier> tiers) {
+    for (int i = 0; i < tiers.size(); i++) {
+      if (!tiers.get(i).totalsOnly()) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  /**
+   * Whether tier {@code i} is rolled up from the finest full tier rather than updated per event.
+   */
+  public boolean isDerived(int i) {
+    return derived[i];
   }
 
   private RowTable[] newTables() {
@@ -199,8 +229,11 @@ public final class RollupEngine {
     int fields = fieldsOf(schema, e.properties());
     boolean hasUser = e.userId() != null;
     long userHash = hasUser ? Hashing.hash64(e.userId()) : 0;
+    // Coarser full tiers are rolled up from the finest one at checkpoints; an event updates them
+    // directly only when the finest one does not cover its time any more.
+    boolean finestCovers = finestFull >= 0 && (covering & (1 << finestFull)) != 0;
     for (int i = 0; i < cutoffs.length; i++) {
-      if ((covering & (1 << i)) == 0) {
+      if ((covering & (1 << i)) == 0 || (derived[i] && finestCovers)) {
         continue;
       }
       Tier tier = tiers.get(i);
@@ -379,9 +412,10 @@ public final class RollupEngine {
       for (Map.Entry<String, byte[]> s : stats.entrySet()) {
         batch.putMeta(META_STATS + s.getKey(), s.getValue());
       }
-      for (int t = 0; t < toFlush.length; t++) {
+      RowTable[] toWrite = rolledUp(toFlush);
+      for (int t = 0; t < toWrite.length; t++) {
         int tier = t;
-        toFlush[t].forEach(
+        toWrite[t].forEach(
             (key, row) -> {
               int series = RowTable.seriesOf(key);
               long bucket = RowTable.bucketOf(key);
@@ -433,6 +467,29 @@ public final class RollupEngine {
       }
       throw e;
     }
+  }
+
+  /**
+   * The frozen rows to write: as frozen for the finest and totals tiers; for each derived tier, its
+   * own frozen rows (historical events) plus the finest tier's rolled up. New tables: the frozen
+   * ones stay exactly as queries see them until the commit.
+   */
+  private RowTable[] rolledUp(RowTable[] frozen) {
+    RowTable[] out = frozen.clone();
+    for (int d = 0; d < out.length; d++) {
+      if (!derived[d]) {
+        continue;
+      }
+      RowTable into = new RowTable(frozen[finestFull].size() / 4 + 16);
+      long ratio = tiers.get(d).resolution().millis() / tiers.get(finestFull).resolution().millis();
+      frozen[d].forEach((key, row) -> into.getOrCreate(key).merge(row));
+      frozen[finestFull].forEach(
+          (key, row) ->
+              into.getOrCreate(RowTable.key(RowTable.seriesOf(key), RowTable.bucketOf(key) / ratio))
+                  .merge(row));
+      out[d] = into;
+    }
+    return out;
   }
 
   /** Reads the catalog and checkpoint back from the store. */
@@ -545,6 +602,26 @@ public final class RollupEngine {
         visit(f[tier], series, fromBucket, toBucket, sink);
       }
       visit(active[tier], series, fromBucket, toBucket, sink);
+      if (derived[tier]) {
+        // What the finest tier holds in memory is not rolled up yet: roll it up here.
+        long ratio =
+            tiers.get(tier).resolution().millis() / tiers.get(finestFull).resolution().millis();
+        if (f != null) {
+          rollUp(f[finestFull], series, ratio, fromBucket, toBucket, sink);
+        }
+        rollUp(active[finestFull], series, ratio, fromBucket, toBucket, sink);
+      }
+    }
+
+    private void rollUp(RowTable finest, int series, long ratio, long from, long to, RowSink sink) {
+      finest.forEachOf(
+          series,
+          (key, row) -> {
+            long bucket = RowTable.bucketOf(key) / ratio;
+            if (bucket >= from && bucket < to) {
+              sink.accept(bucket, row);
+            }
+          });
     }
 
     private void visit(RowTable table, int series, long from, long to, RowSink sink) {

@@ -1,5 +1,7 @@
 package dev.aggregator.aggregation;
 
+import org.agrona.collections.Int2ObjectHashMap;
+
 /**
  * The rows of one tier held in memory: an open-addressing hash table from {@code (series, bucket)}
  * to a {@link RollupRow}. Keys pack the series id above the bucket index, which is non-negative (no
@@ -25,6 +27,9 @@ final class RowTable {
   private int resizeAt;
   private long minBucket = Long.MAX_VALUE;
   private long maxBucket = Long.MIN_VALUE;
+
+  /** Keys by series: lets a coarse tier roll this table's rows of one series up on the fly. */
+  private final Int2ObjectHashMap<long[]> bySeries = new Int2ObjectHashMap<>();
 
   RowTable(int initialCapacity) {
     allocate(Integer.highestOneBit(Math.max(16, initialCapacity) * 2 - 1));
@@ -88,8 +93,38 @@ final class RowTable {
         long bucket = bucketOf(key);
         minBucket = Math.min(minBucket, bucket);
         maxBucket = Math.max(maxBucket, bucket);
+        index(key);
         return row;
       }
+    }
+  }
+
+  private void index(long key) {
+    int series = seriesOf(key);
+    long[] list = bySeries.get(series);
+    if (list == null) {
+      list = new long[] {1, key, 0, 0}; // [count, keys...]
+      bySeries.put(series, list);
+      return;
+    }
+    int n = (int) list[0];
+    if (n + 1 == list.length) {
+      list = java.util.Arrays.copyOf(list, list.length * 2);
+      bySeries.put(series, list);
+    }
+    list[n + 1] = key;
+    list[0] = n + 1;
+  }
+
+  /** Visits the rows of {@code series} (unordered). */
+  void forEachOf(int series, Visitor visitor) {
+    long[] list = bySeries.get(series);
+    if (list == null) {
+      return;
+    }
+    int n = (int) list[0];
+    for (int i = 1; i <= n; i++) {
+      visitor.visit(list[i], get(list[i]));
     }
   }
 
@@ -119,9 +154,11 @@ final class RowTable {
     allocate(keys.length);
     minBucket = Long.MAX_VALUE;
     maxBucket = Long.MIN_VALUE;
+    bySeries.clear();
     for (int i = 0; i < oldKeys.length; i++) {
       if (oldKeys[i] != FREE && bucketOf(oldKeys[i]) >= cutoffBucket) {
         put(oldKeys[i], oldRows[i]);
+        index(oldKeys[i]);
       }
     }
     return before - size;

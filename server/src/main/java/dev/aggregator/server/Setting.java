@@ -39,7 +39,7 @@ enum Setting {
       "Values per dimension of an event type; further values count as __other__"),
   MAX_SERIES_PER_EVENT_TYPE(
       "maxSeriesPerEventType",
-      "10000",
+      "1000",
       "Dimension combinations per event type; further ones count as __other__ in every dimension"),
   MAX_FIELDS(
       "maxFields", "256", "Numeric fields per event type; further fields are not summarized"),
