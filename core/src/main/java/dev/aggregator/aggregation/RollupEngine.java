@@ -69,7 +69,6 @@ public final class RollupEngine {
   private final RollupStore store;
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
   private final long[] cutoffs;
-  private final Reader reader = new Reader();
 
   /** The finest tier that keeps dimensions and sketches, or -1. */
   private final int finestFull;
@@ -554,8 +553,7 @@ public final class RollupEngine {
       T result;
       lock.readLock().lock();
       try {
-        reader.frozenView = frozen;
-        result = query.apply(reader);
+        result = query.apply(new Reader(frozen));
       } finally {
         lock.readLock().unlock();
       }
@@ -566,7 +564,11 @@ public final class RollupEngine {
   }
 
   private final class Reader implements RollupReader {
-    RowTable[] frozenView;
+    private final RowTable[] frozenView;
+
+    Reader(RowTable[] frozenView) {
+      this.frozenView = frozenView;
+    }
 
     @Override
     public Catalog catalog() {

@@ -175,6 +175,9 @@ public final class QueryEngine {
         }
         byValues.computeIfAbsent(values, k -> new ArrayList<>()).add(schema.seriesId(local));
       }
+      if (q.groupBy().isEmpty() && byValues.isEmpty()) {
+        return List.of(new Group(Map.of(), new int[0])); // nothing matches: one empty series
+      }
       List<Group> groups = new ArrayList<>(byValues.size());
       for (Map.Entry<List<String>, List<Integer>> e : byValues.entrySet()) {
         Map<String, String> dims = new LinkedHashMap<>();
