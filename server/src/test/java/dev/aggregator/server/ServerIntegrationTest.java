@@ -376,4 +376,46 @@ class ServerIntegrationTest {
     }
     assertThat(accepted.status()).isEqualTo(202);
   }
+
+  @Test
+  void groupsFiltersAndListsTheCatalogOverHttp() throws Exception {
+    String batch =
+        String.join(
+            "\n",
+            "{\"eventType\":\"purchase\",\"userId\":\"a\",\"timestamp\":\"2024-01-15T10:00:00Z\",\"source\":\"ios\",\"properties\":{\"country\":\"DE\",\"amount\":10}}",
+            "{\"eventType\":\"purchase\",\"userId\":\"b\",\"timestamp\":\"2024-01-15T10:10:00Z\",\"source\":\"web\",\"properties\":{\"country\":\"DE\",\"amount\":30}}",
+            "{\"eventType\":\"purchase\",\"userId\":\"a\",\"timestamp\":\"2024-01-15T11:00:00Z\",\"source\":\"web\",\"properties\":{\"country\":\"FR\",\"amount\":5}}");
+    assertThat(client.post("/api/events/batch", "application/x-ndjson", batch).json().get("accepted").asInt())
+        .isEqualTo(3);
+    String base = "/api/analytics/query?metric=purchase_amount&start=2024-01-15T00:00:00Z&end=2024-01-16T00:00:00Z";
+
+    JsonNode grouped =
+        awaitQuery(base + "&granularity=1d&groupBy=country", j -> j.path("series").size() == 2);
+    assertThat(grouped.get("series").toString())
+        .isEqualTo(
+            "[{\"dimensions\":{\"country\":\"DE\"},\"data\":[{\"timestamp\":\"2024-01-15T00:00:00Z\",\"value\":40}]},"
+                + "{\"dimensions\":{\"country\":\"FR\"},\"data\":[{\"timestamp\":\"2024-01-15T00:00:00Z\",\"value\":5}]}]");
+    assertThat(grouped.has("data")).as("grouped answers carry series, not data").isFalse();
+
+    JsonNode filtered = client.get(base + "&granularity=1h&filter=source:web&function=max").json();
+    assertThat(filtered.get("data").toString())
+        .isEqualTo(
+            "[{\"timestamp\":\"2024-01-15T10:00:00Z\",\"value\":30},{\"timestamp\":\"2024-01-15T11:00:00Z\",\"value\":5}]");
+    JsonNode users =
+        client.get(base.replace("purchase_amount", "purchase") + "&granularity=1d&function=unique_users").json();
+    assertThat(users.get("data").get(0).get("value").asInt()).isEqualTo(2);
+
+    JsonNode catalog = client.get("/api/analytics/metrics").json();
+    assertThat(catalog.get("metrics").findValuesAsText("name"))
+        .containsExactly("purchase", "purchase_count", "purchase_amount");
+    JsonNode type = catalog.get("eventTypes").get(0);
+    assertThat(type.get("name").asText()).isEqualTo("purchase");
+    assertThat(type.get("events").asInt()).isEqualTo(3);
+    assertThat(type.get("firstSeen").asText()).isEqualTo("2024-01-15T10:00:00Z");
+    assertThat(type.get("fields").toString()).isEqualTo("[\"amount\"]");
+    assertThat(type.get("dimensions").toString())
+        .isEqualTo(
+            "[{\"name\":\"source\",\"cardinality\":2,\"capped\":false},"
+                + "{\"name\":\"country\",\"cardinality\":2,\"capped\":false}]");
+  }
 }
