@@ -385,9 +385,15 @@ class ServerIntegrationTest {
             "{\"eventType\":\"purchase\",\"userId\":\"a\",\"timestamp\":\"2024-01-15T10:00:00Z\",\"source\":\"ios\",\"properties\":{\"country\":\"DE\",\"amount\":10}}",
             "{\"eventType\":\"purchase\",\"userId\":\"b\",\"timestamp\":\"2024-01-15T10:10:00Z\",\"source\":\"web\",\"properties\":{\"country\":\"DE\",\"amount\":30}}",
             "{\"eventType\":\"purchase\",\"userId\":\"a\",\"timestamp\":\"2024-01-15T11:00:00Z\",\"source\":\"web\",\"properties\":{\"country\":\"FR\",\"amount\":5}}");
-    assertThat(client.post("/api/events/batch", "application/x-ndjson", batch).json().get("accepted").asInt())
+    assertThat(
+            client
+                .post("/api/events/batch", "application/x-ndjson", batch)
+                .json()
+                .get("accepted")
+                .asInt())
         .isEqualTo(3);
-    String base = "/api/analytics/query?metric=purchase_amount&start=2024-01-15T00:00:00Z&end=2024-01-16T00:00:00Z";
+    String base =
+        "/api/analytics/query?metric=purchase_amount&start=2024-01-15T00:00:00Z&end=2024-01-16T00:00:00Z";
 
     JsonNode grouped =
         awaitQuery(base + "&granularity=1d&groupBy=country", j -> j.path("series").size() == 2);
@@ -402,7 +408,11 @@ class ServerIntegrationTest {
         .isEqualTo(
             "[{\"timestamp\":\"2024-01-15T10:00:00Z\",\"value\":30},{\"timestamp\":\"2024-01-15T11:00:00Z\",\"value\":5}]");
     JsonNode users =
-        client.get(base.replace("purchase_amount", "purchase") + "&granularity=1d&function=unique_users").json();
+        client
+            .get(
+                base.replace("purchase_amount", "purchase")
+                    + "&granularity=1d&function=unique_users")
+            .json();
     assertThat(users.get("data").get(0).get("value").asInt()).isEqualTo(2);
 
     JsonNode catalog = client.get("/api/analytics/metrics").json();
