@@ -107,8 +107,8 @@ public final class Catalog {
 
   /** The index of dimension {@code key}, created on first sight; -1 past maxDimensions. */
   int dimension(EventSchema s, String key) {
-    Integer d = s.dimensionIndex.get(key);
-    if (d != null) {
+    int d = s.dimensionIndex.getValue(key);
+    if (d >= 0) {
       return d;
     }
     if (s.dimensions.size() >= limits.maxDimensions()) {
@@ -131,8 +131,8 @@ public final class Catalog {
   /** The code of {@code value} in dimension {@code d}; 0 ({@value #OTHER}) past the value cap. */
   int valueCode(EventSchema s, int d, String value) {
     EventSchema.Dimension dim = s.dimensions.get(d);
-    Integer code = dim.codes.get(value);
-    if (code != null) {
+    int code = dim.codes.getValue(value);
+    if (code >= 0) {
       return code;
     }
     if (dim.cardinality() >= limits.maxDimensionValues()) {
@@ -162,8 +162,8 @@ public final class Catalog {
 
   /** The index of numeric field {@code field}, created on first sight; -1 past maxFields. */
   int field(EventSchema s, String field) {
-    Integer f = s.fieldIndex.get(field);
-    if (f != null) {
+    int f = s.fieldIndex.getValue(field);
+    if (f >= 0) {
       return f;
     }
     if (s.fields.size() >= limits.maxFields()) {

@@ -2,9 +2,8 @@ package dev.aggregator.aggregation;
 
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
+import org.agrona.collections.Object2IntHashMap;
 
 /**
  * What the catalog knows of one event type: its dimensions and their values, its numeric fields,
@@ -26,9 +25,10 @@ public final class EventSchema {
   final String name;
   final int totalSeries;
   final List<Dimension> dimensions = new ArrayList<>();
-  final Map<String, Integer> dimensionIndex = new HashMap<>();
+  // Open addressing without boxing: these are looked up for every property of every event.
+  final Object2IntHashMap<String> dimensionIndex = new Object2IntHashMap<>(-1);
   final List<String> fields = new ArrayList<>();
-  final Map<String, Integer> fieldIndex = new HashMap<>();
+  final Object2IntHashMap<String> fieldIndex = new Object2IntHashMap<>(-1);
   final TupleIndex tuples = new TupleIndex();
 
   /** By local series index: the global series id and the tuple. */
@@ -46,7 +46,7 @@ public final class EventSchema {
   /** One dimension of an event type: its value dictionary and which series carry each value. */
   static final class Dimension {
     final String key;
-    final Map<String, Integer> codes = new HashMap<>();
+    final Object2IntHashMap<String> codes = new Object2IntHashMap<>(-1);
     final List<String> values = new ArrayList<>(List.of(Catalog.OTHER));
 
     /** By code: local indexes of the series carrying it, ascending. */
@@ -113,8 +113,7 @@ public final class EventSchema {
 
   /** The index of numeric field {@code field}, or -1. */
   public int fieldIndex(String field) {
-    Integer i = fieldIndex.get(field);
-    return i == null ? -1 : i;
+    return fieldIndex.getValue(field);
   }
 
   /** Dimension keys, in the order first seen. */
@@ -128,14 +127,14 @@ public final class EventSchema {
 
   /** The distinct values of dimension {@code key} (capped), or -1 if it is not a dimension. */
   public int cardinality(String key) {
-    Integer i = dimensionIndex.get(key);
-    return i == null ? -1 : dimensions.get(i).cardinality();
+    int i = dimensionIndex.getValue(key);
+    return i < 0 ? -1 : dimensions.get(i).cardinality();
   }
 
   /** Whether dimension {@code key} reached its value cap, folding later values into __other__. */
   public boolean isCapped(String key) {
-    Integer i = dimensionIndex.get(key);
-    return i != null && dimensions.get(i).capped;
+    int i = dimensionIndex.getValue(key);
+    return i >= 0 && dimensions.get(i).capped;
   }
 
   /** Whether the type reached its series cap (combinations beyond it share the overflow series). */
@@ -178,8 +177,8 @@ public final class EventSchema {
    * carry it.
    */
   public String valueOf(int local, String key) {
-    Integer d = dimensionIndex.get(key);
-    if (d == null) {
+    int d = dimensionIndex.getValue(key);
+    if (d < 0) {
       return null;
     }
     if (local == overflowSeries) {
@@ -195,18 +194,15 @@ public final class EventSchema {
    * series matches {@value Catalog#OTHER}.
    */
   public int[] seriesMatching(String key, List<String> values) {
-    Integer d = dimensionIndex.get(key);
-    if (d == null) {
+    int d = dimensionIndex.getValue(key);
+    if (d < 0) {
       return new int[0];
     }
     Dimension dim = dimensions.get(d);
     int[] result = new int[0];
     for (String value : values) {
-      Integer code = dim.codes.get(value);
-      if (value.equals(Catalog.OTHER)) {
-        code = 0;
-      }
-      if (code != null) {
+      int code = value.equals(Catalog.OTHER) ? 0 : dim.codes.getValue(value);
+      if (code >= 0) {
         result = union(result, dim.seriesWith(code));
       }
       if (value.equals(Catalog.OTHER) && overflowSeries >= 0) {
