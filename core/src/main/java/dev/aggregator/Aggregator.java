@@ -16,7 +16,6 @@ import dev.aggregator.storage.FileEventLog;
 import dev.aggregator.storage.LoggedEvent;
 import dev.aggregator.storage.RecoveryReport;
 import dev.aggregator.storage.RocksRollupStore;
-import dev.aggregator.storage.RollupStore;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
@@ -225,7 +224,7 @@ public final class Aggregator implements AutoCloseable {
             .build());
   }
 
-  public RollupStore store() {
+  public RocksRollupStore store() {
     return store;
   }
 

@@ -403,6 +403,18 @@ public final class RocksRollupStore implements RollupStore {
   }
 
   /**
+   * Rows stored, as RocksDB estimates them ({@code rocksdb.estimate-num-keys}: exact after a
+   * compaction, an overestimate while overwritten rows await one).
+   */
+  public long estimatedRows() {
+    try {
+      return db.getLongProperty(rows, "rocksdb.estimate-num-keys");
+    } catch (RocksDBException e) {
+      return -1;
+    }
+  }
+
+  /**
    * Compacts every row and metadata entry into the bottom level, dropping deleted and overwritten
    * rows. The engine never needs it (RocksDB compacts in the background); benchmarks and tools use
    * it to measure or shrink the store at once. Takes seconds per GiB.

@@ -71,6 +71,7 @@ final class OpsHandlers {
     rollups.put("memoryBytes", agg.rollups().memoryBytes());
     rollups.put("series", agg.rollups().seriesCount());
     rollups.put("storeBytes", agg.store().diskBytes());
+    rollups.put("storeRows", agg.store().estimatedRows());
     rollups.put("checkpointSequence", agg.rollups().checkpointSequence());
     rollups.put("checkpoints", agg.checkpointer().checkpoints());
     rollups.put("checkpointFailures", agg.checkpointer().failures());
