@@ -379,9 +379,9 @@ public final class RollupEngine {
    * Called by the aggregation thread; the store I/O runs without the engine's lock, so queries and
    * (through the pipeline's queue) ingestion go on.
    */
-  public synchronized void checkpoint() throws IOException {
+  public synchronized boolean checkpoint() throws IOException {
     if (store == null) {
-      return;
+      return false;
     }
     long sequence;
     RowTable[] toFlush;
@@ -392,7 +392,7 @@ public final class RollupEngine {
     try {
       sequence = appliedSequence;
       if (sequence == checkpointSequence) {
-        return; // nothing applied since the last one
+        return false; // nothing applied since the last one
       }
       toFlush = active;
       active = newTables();
@@ -466,6 +466,7 @@ public final class RollupEngine {
       }
       throw e;
     }
+    return true;
   }
 
   /**

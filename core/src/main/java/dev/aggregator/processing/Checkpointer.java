@@ -98,7 +98,9 @@ public final class Checkpointer implements AutoCloseable {
   public void checkpointNow() {
     long start = System.nanoTime();
     try {
-      engine.checkpoint();
+      if (!engine.checkpoint()) {
+        return; // nothing new: neither counted nor timed
+      }
       checkpoints.incrementAndGet();
       lastMillis = (System.nanoTime() - start) / 1_000_000;
       log.trim(

@@ -229,6 +229,18 @@ public final class QueryEngine {
           order.add(g);
         }
       }
+      // A group whose every dimension is __other__ (capped values, the overflow series) is ranked
+      // with the rest: it joins the remainder, so one __other__ series answers for both.
+      List<Integer> folded = new ArrayList<>();
+      order.removeIf(
+          g -> {
+            boolean other =
+                groups.get(g).dimensions().values().stream().allMatch(Catalog.OTHER::equals);
+            if (other) {
+              folded.add(g);
+            }
+            return other;
+          });
       Comparator<Integer> byTotal = Comparator.comparingDouble(g -> -totals[g]);
       order.sort(byTotal.thenComparing(g -> groups.get(g).dimensions().toString()));
       List<QueryResult.Series> out = new ArrayList<>();
@@ -237,10 +249,11 @@ public final class QueryEngine {
         int g = order.get(k);
         out.add(new QueryResult.Series(groups.get(g).dimensions(), points(acc[g], field)));
       }
-      if (order.size() > keep) {
+      folded.addAll(order.subList(keep, order.size()));
+      if (!folded.isEmpty()) {
         RollupRow[] rest = new RollupRow[buckets.size()];
-        for (int k = keep; k < order.size(); k++) {
-          RollupRow[] rows = acc[order.get(k)];
+        for (int g : folded) {
+          RollupRow[] rows = acc[g];
           for (int i = 0; i < rows.length; i++) {
             if (rows[i] != null) {
               if (rest[i] == null) {
