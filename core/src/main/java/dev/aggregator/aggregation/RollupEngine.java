@@ -164,7 +164,7 @@ public final class RollupEngine {
   private RowTable[] newTables() {
     RowTable[] tables = new RowTable[tiers.size()];
     for (int i = 0; i < tables.length; i++) {
-      tables[i] = new RowTable(1024);
+      tables[i] = new RowTable(1024, i == finestFull);
     }
     return tables;
   }
@@ -480,7 +480,7 @@ public final class RollupEngine {
       if (!derived[d]) {
         continue;
       }
-      RowTable into = new RowTable(frozen[finestFull].size() / 4 + 16);
+      RowTable into = new RowTable(frozen[finestFull].size() / 4 + 16, false);
       long ratio = tiers.get(d).resolution().millis() / tiers.get(finestFull).resolution().millis();
       frozen[d].forEach((key, row) -> into.getOrCreate(key).merge(row));
       frozen[finestFull].forEach(

@@ -29,9 +29,14 @@ final class RowTable {
   private long maxBucket = Long.MIN_VALUE;
 
   /** Keys by series: lets a coarse tier roll this table's rows of one series up on the fly. */
-  private final Int2ObjectHashMap<long[]> bySeries = new Int2ObjectHashMap<>();
+  private final Int2ObjectHashMap<long[]> bySeries;
 
-  RowTable(int initialCapacity) {
+  /**
+   * @param indexSeries whether to keep the keys of each series (only the finest full tier needs
+   *     them, for rolling up; it costs a map update per new row)
+   */
+  RowTable(int initialCapacity, boolean indexSeries) {
+    this.bySeries = indexSeries ? new Int2ObjectHashMap<>() : null;
     allocate(Integer.highestOneBit(Math.max(16, initialCapacity) * 2 - 1));
   }
 
@@ -100,6 +105,9 @@ final class RowTable {
   }
 
   private void index(long key) {
+    if (bySeries == null) {
+      return;
+    }
     int series = seriesOf(key);
     long[] list = bySeries.get(series);
     if (list == null) {
@@ -118,6 +126,9 @@ final class RowTable {
 
   /** Visits the rows of {@code series} (unordered). */
   void forEachOf(int series, Visitor visitor) {
+    if (bySeries == null) {
+      throw new IllegalStateException("this table keeps no series index");
+    }
     long[] list = bySeries.get(series);
     if (list == null) {
       return;
@@ -154,7 +165,9 @@ final class RowTable {
     allocate(keys.length);
     minBucket = Long.MAX_VALUE;
     maxBucket = Long.MIN_VALUE;
-    bySeries.clear();
+    if (bySeries != null) {
+      bySeries.clear();
+    }
     for (int i = 0; i < oldKeys.length; i++) {
       if (oldKeys[i] != FREE && bucketOf(oldKeys[i]) >= cutoffBucket) {
         put(oldKeys[i], oldRows[i]);
