@@ -242,7 +242,33 @@ public final class RocksRollupStore implements RollupStore {
    * partitions it reads one key past the series (the next series' first) to find where to go.
    */
   @Override
-  public void scan(int tier, int series, long fromBucket, long toBucket, RowVisitor visitor)
+  public Snapshot snapshot() {
+    ensureOpen();
+    org.rocksdb.Snapshot snapshot = db.getSnapshot();
+    return new RocksSnapshot(snapshot);
+  }
+
+  /** A RocksDB snapshot; releasing it lets compaction drop the row versions it pinned. */
+  private final class RocksSnapshot implements Snapshot {
+    final org.rocksdb.Snapshot snapshot;
+    private final java.util.concurrent.atomic.AtomicBoolean released =
+        new java.util.concurrent.atomic.AtomicBoolean();
+
+    RocksSnapshot(org.rocksdb.Snapshot snapshot) {
+      this.snapshot = snapshot;
+    }
+
+    @Override
+    public void close() {
+      if (released.compareAndSet(false, true) && !closed) {
+        db.releaseSnapshot(snapshot); // with the store closed, the db and its snapshots are gone
+      }
+    }
+  }
+
+  @Override
+  public void scan(
+      Snapshot snapshot, int tier, int series, long fromBucket, long toBucket, RowVisitor visitor)
       throws IOException {
     ensureOpen();
     checkTier(tier);
@@ -264,6 +290,8 @@ public final class RocksRollupStore implements RollupStore {
     byte[] key = scanner.key;
     try {
       scanner.bound(tier, last, series, toBucket);
+      scanner.readOptions.setSnapshot(
+          snapshot == null ? null : ((RocksSnapshot) snapshot).snapshot);
       try (RocksIterator it = db.newIterator(rows, scanner.readOptions)) {
         rowKey(scanner.seekKey, tier, first, series, from);
         it.seek(scanner.seekKey);

@@ -27,11 +27,28 @@ public interface RollupStore extends AutoCloseable {
     void visit(long bucket, byte[] value);
   }
 
+  /** A frozen view of the rows as they were when it was taken; close it once done reading. */
+  interface Snapshot extends AutoCloseable {
+    @Override
+    void close();
+  }
+
+  /** A snapshot of the rows now: reads through it do not see later writes. */
+  Snapshot snapshot();
+
   /**
-   * Visits the rows of {@code series} in {@code tier} with {@code fromBucket <= bucket < toBucket}.
+   * Visits the rows of {@code series} in {@code tier} with {@code fromBucket <= bucket < toBucket}
+   * as of {@code snapshot} (null: as of now).
    */
-  void scan(int tier, int series, long fromBucket, long toBucket, RowVisitor visitor)
+  void scan(
+      Snapshot snapshot, int tier, int series, long fromBucket, long toBucket, RowVisitor visitor)
       throws IOException;
+
+  /** {@link #scan(Snapshot, int, int, long, long, RowVisitor)} as of now. */
+  default void scan(int tier, int series, long fromBucket, long toBucket, RowVisitor visitor)
+      throws IOException {
+    scan(null, tier, series, fromBucket, toBucket, visitor);
+  }
 
   /** The row's bytes, or null if there is none. */
   byte[] get(int tier, int series, long bucket) throws IOException;

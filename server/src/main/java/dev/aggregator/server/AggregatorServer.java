@@ -44,7 +44,8 @@ public final class AggregatorServer implements AutoCloseable {
     Vertx vertx = Vertx.vertx();
     IngestRate rate = new IngestRate(agg.lifecycle()::aggregatedTotal);
     vertx.setPeriodic(1000, id -> rate.sample(System.currentTimeMillis()));
-    Routes routes = new Routes(vertx, agg, registry, rate, config.maxIngestRequests());
+    Routes routes =
+        new Routes(vertx, agg, registry, rate, config.maxIngestRequests(), config.maxQueries());
     // One server per event loop, deployed together: Vert.x spreads connections over them, and
     // instances of one deployment share the port, including a random one picked for port 0.
     int instances = Math.max(1, Runtime.getRuntime().availableProcessors());

@@ -9,6 +9,7 @@ import dev.aggregator.query.InvalidQueryException;
 import dev.aggregator.query.Query;
 import dev.aggregator.query.QueryResult;
 import io.vertx.core.MultiMap;
+import io.vertx.core.WorkerExecutor;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.ext.web.RoutingContext;
 import java.io.ByteArrayOutputStream;
@@ -18,27 +19,61 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /** {@code GET /api/analytics/query} and {@code GET /api/analytics/metrics}. */
 final class QueryHandlers {
   private final Aggregator agg;
+  private final int maxQueries;
+  private final WorkerExecutor workers;
+  private final AtomicInteger running = new AtomicInteger();
 
-  QueryHandlers(Aggregator agg) {
+  /**
+   * @param workers runs queries: as many threads as cores, so that a burst of heavy queries is
+   *     queued rather than run 20 at a time on 2 cores, each then taking 10x longer
+   */
+  QueryHandlers(Aggregator agg, WorkerExecutor workers, int maxQueries) {
     this.agg = agg;
+    this.workers = workers;
+    this.maxQueries = maxQueries;
   }
 
+  /**
+   * Runs on a worker thread: a query over thousands of series can take tens of milliseconds, which
+   * would hold up every other request on its event loop.
+   */
   void query(RoutingContext ctx) {
     MultiMap params = ctx.queryParams();
-    QueryResult result;
-    try {
-      Query q = agg.queryParser().parse(params::getAll);
-      result = agg.queries().run(q);
-    } catch (InvalidQueryException e) {
+    if (running.incrementAndGet() > maxQueries) {
+      running.decrementAndGet();
+      ctx.response().putHeader("Retry-After", "1");
       Http.error(
-          ctx, 400, "invalid_query", e.getMessage(), List.of(Map.of("parameter", e.parameter())));
+          ctx,
+          429,
+          "overloaded",
+          maxQueries
+              + " queries are already waiting or running (maxQueries); retry after 1 second");
       return;
     }
-    Http.send(ctx, 200, "application/json", Buffer.buffer(write(result)));
+    workers
+        .executeBlocking(
+            () -> write(agg.queries().run(agg.queryParser().parse(params::getAll))), false)
+        .onComplete(
+            done -> {
+              running.decrementAndGet();
+              if (done.succeeded()) {
+                Http.send(ctx, 200, "application/json", Buffer.buffer(done.result()));
+              } else if (done.cause() instanceof InvalidQueryException e) {
+                Http.error(
+                    ctx,
+                    400,
+                    "invalid_query",
+                    e.getMessage(),
+                    List.of(Map.of("parameter", e.parameter())));
+              } else {
+                ctx.fail(done.cause());
+              }
+            });
   }
 
   /**

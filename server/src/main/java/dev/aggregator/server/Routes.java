@@ -37,11 +37,17 @@ final class Routes {
       Aggregator agg,
       PrometheusRegistry registry,
       IngestRate rate,
-      int maxIngestRequests) {
+      int maxIngestRequests,
+      int maxQueries) {
     registry.register(latency);
     IngestLimits limits = agg.config().limits();
     IngestHandlers ingest = new IngestHandlers(agg);
-    QueryHandlers query = new QueryHandlers(agg);
+    QueryHandlers query =
+        new QueryHandlers(
+            agg,
+            vertx.createSharedWorkerExecutor(
+                "queries", Math.max(2, Runtime.getRuntime().availableProcessors())),
+            maxQueries);
     OpsHandlers ops = new OpsHandlers(agg, registry, rate);
     router = Router.router(vertx);
     timeEveryRequest();

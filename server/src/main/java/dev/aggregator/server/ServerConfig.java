@@ -21,7 +21,8 @@ import java.util.Properties;
  * ServerConfig config = ServerConfig.load(new String[] {"--port", "0"}, System.getenv());
  * }</pre>
  */
-public record ServerConfig(String host, int port, int maxIngestRequests, EngineConfig engine) {
+public record ServerConfig(
+    String host, int port, int maxIngestRequests, int maxQueries, EngineConfig engine) {
 
   /** A setting that cannot be used, with a sentence saying which and why. */
   public static final class ConfigException extends Exception {
@@ -130,6 +131,7 @@ public record ServerConfig(String host, int port, int maxIngestRequests, EngineC
         v.get(Setting.HOST),
         intIn(v, Setting.PORT, 0, 65_535),
         intIn(v, Setting.MAX_INGEST_REQUESTS, 1, 100_000),
+        intIn(v, Setting.MAX_QUERIES, 1, 100_000),
         engine);
   }
 

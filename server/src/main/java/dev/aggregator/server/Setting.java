@@ -47,6 +47,7 @@ enum Setting {
   DEDUP_MAX_IDS("dedupMaxIds", "5000000", "Client ids remembered at most (~22 bytes each)"),
   MAX_INGEST_REQUESTS(
       "maxIngestRequests", "64", "Ingest requests being read at once, at most; then 429"),
+  MAX_QUERIES("maxQueries", "64", "Queries waiting or running at once, at most; then 429"),
   MAX_IN_FLIGHT(
       "maxInFlight", "200000", "Events accepted but not yet aggregated, at most; then 429"),
   DEAD_LETTER_CAPACITY("deadLetterCapacity", "10000", "Dead letters kept"),

@@ -428,4 +428,48 @@ class ServerIntegrationTest {
             "[{\"name\":\"source\",\"cardinality\":2,\"capped\":false},"
                 + "{\"name\":\"country\",\"cardinality\":2,\"capped\":false}]");
   }
+
+  @Test
+  void answers429WhenTooManyQueriesAreWaiting() throws Exception {
+    start(Map.of("AGGREGATOR_MAX_QUERIES", "1"));
+    // Aggregation holding the write lock stalls queries: the first waits, the second is refused.
+    CountDownLatch applying = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    Thread writer =
+        new Thread(
+            () ->
+                server
+                    .aggregator()
+                    .rollups()
+                    .apply(
+                        List.of(dev.aggregator.testing.TestEvents.event("x").build()),
+                        System.currentTimeMillis(),
+                        (i, e, o) -> {
+                          applying.countDown();
+                          try {
+                            release.await();
+                          } catch (InterruptedException ex) {
+                            Thread.currentThread().interrupt();
+                          }
+                        }));
+    writer.start();
+    applying.await();
+    try {
+      // Two queries at once: one takes the only slot and waits, the other is refused at once.
+      var first = java.util.concurrent.CompletableFuture.supplyAsync(() -> client.get(SEED_QUERY));
+      var second = java.util.concurrent.CompletableFuture.supplyAsync(() -> client.get(SEED_QUERY));
+      TestClient.Reply refused =
+          (TestClient.Reply)
+              java.util.concurrent.CompletableFuture.anyOf(first, second)
+                  .get(20, java.util.concurrent.TimeUnit.SECONDS);
+      assertThat(refused.status()).isEqualTo(429);
+      assertThat(refused.json().get("message").asText()).contains("maxQueries");
+      release.countDown();
+      TestClient.Reply waited = first.get() == refused ? second.get() : first.get();
+      assertThat(waited.status()).as("the waiting query is answered").isEqualTo(200);
+    } finally {
+      release.countDown();
+      writer.join();
+    }
+  }
 }
