@@ -90,6 +90,13 @@ public final class RocksRollupStore implements RollupStore {
   }
 
   static final int KEY_BYTES = 17;
+
+  /** tier (1) + partition (4) + series (4): the rows of one series in one partition. */
+  static final int PREFIX_BYTES = 9;
+
+  /** Up to this many partitions a scan seeks each; past it, it lets the keys say which to visit. */
+  static final long DENSE_PARTITIONS = 64;
+
   static final long MAX_PARTITION = 0xFFFF_FFFFL;
 
   /** The tier byte allows 256 tiers; the engine has four. */
@@ -137,6 +144,14 @@ public final class RocksRollupStore implements RollupStore {
   /** Per tier, the partition before which everything is deleted already (skip repeat calls). */
   private final AtomicLongArray deletedBefore;
 
+  /**
+   * Per tier, the lowest and highest partition holding rows (or having held them): a scan visits
+   * the partitions in between one by one, so it must know where the rows end.
+   */
+  private final AtomicLongArray lowestPartition;
+
+  private final AtomicLongArray highestPartition;
+
   private volatile boolean closed;
 
   private RocksRollupStore(
@@ -155,6 +170,34 @@ public final class RocksRollupStore implements RollupStore {
     this.syncWrite = syncWrite;
     this.owned = owned;
     this.deletedBefore = new AtomicLongArray(bucketsPerPartition.length);
+    this.lowestPartition = new AtomicLongArray(bucketsPerPartition.length);
+    this.highestPartition = new AtomicLongArray(bucketsPerPartition.length);
+    try (ReadOptions totalOrder = new ReadOptions().setTotalOrderSeek(true);
+        RocksIterator it = db.newIterator(rows, totalOrder)) {
+      for (int tier = 0; tier < bucketsPerPartition.length; tier++) {
+        lowestPartition.set(tier, MAX_PARTITION + 1);
+        highestPartition.set(tier, -1);
+        it.seek(new byte[] {(byte) tier});
+        if (it.isValid() && it.key()[0] == (byte) tier) {
+          lowestPartition.set(tier, partitionOf(it.key()));
+          byte[] end = new byte[KEY_BYTES];
+          java.util.Arrays.fill(end, (byte) 0xFF);
+          end[0] = (byte) tier;
+          it.seekForPrev(end);
+          highestPartition.set(tier, partitionOf(it.key()));
+        }
+      }
+    }
+  }
+
+  /** Notes that {@code tier} has rows in {@code partition}. */
+  private void holds(int tier, long partition) {
+    if (partition < lowestPartition.get(tier)) {
+      lowestPartition.accumulateAndGet(tier, partition, Math::min);
+    }
+    if (partition > highestPartition.get(tier)) {
+      highestPartition.accumulateAndGet(tier, partition, Math::max);
+    }
   }
 
   /**
@@ -186,6 +229,9 @@ public final class RocksRollupStore implements RollupStore {
       ColumnFamilyOptions rowOptions =
           own(owned, new ColumnFamilyOptions())
               .setTableFormatConfig(table)
+              // Scans stay within one (tier, partition, series): see scan(); it also turns the
+              // bloom filters into prefix filters, so a partition without the series costs no read.
+              .useFixedLengthPrefixExtractor(PREFIX_BYTES)
               // LZ4: decompresses at GB/s, so a scan barely notices it
               .setCompressionType(CompressionType.LZ4_COMPRESSION);
       ColumnFamilyOptions metaOptions =
@@ -278,50 +324,104 @@ public final class RocksRollupStore implements RollupStore {
       return;
     }
     long perPartition = bucketsPerPartition[tier];
-    long first = from / perPartition;
-    if (first > MAX_PARTITION) {
+    long first = Math.max(from / perPartition, lowestPartition.get(tier));
+    long last = Math.min((toBucket - 1) / perPartition, highestPartition.get(tier));
+    if (first > last) {
       return;
     }
-    long last = Math.min((toBucket - 1) / perPartition, MAX_PARTITION);
     Scanner scanner = scanners.poll();
     if (scanner == null) {
       scanner = new Scanner();
     }
-    byte[] key = scanner.key;
     try {
       scanner.bound(tier, last, series, toBucket);
-      scanner.readOptions.setSnapshot(
-          snapshot == null ? null : ((RocksSnapshot) snapshot).snapshot);
-      try (RocksIterator it = db.newIterator(rows, scanner.readOptions)) {
-        rowKey(scanner.seekKey, tier, first, series, from);
-        it.seek(scanner.seekKey);
-        while (it.isValid()) {
-          it.key(key);
-          int keySeries = (int) INT.get(key, 5);
-          if (keySeries == series) {
-            // at or after the seek target, below the bound: within [from, to)
-            visitor.visit((long) LONG.get(key, 9), it.value());
-            it.next();
-            continue;
-          }
-          long partition = partitionOf(key);
-          if (keySeries < series) {
-            // landed in a later partition before this series: seek to the series there
-            rowKey(scanner.seekKey, tier, partition, series, 0);
-          } else if (partition < last) {
-            // past this series in its partition: on to the next partition
-            rowKey(scanner.seekKey, tier, partition + 1, series, 0);
-          } else {
-            break;
-          }
-          it.seek(scanner.seekKey);
-        }
-        it.status();
+      org.rocksdb.Snapshot at = snapshot == null ? null : ((RocksSnapshot) snapshot).snapshot;
+      if (last - first <= DENSE_PARTITIONS) {
+        scanEachPartition(scanner, at, tier, series, first, last, from, visitor);
+      } else {
+        scanSparse(scanner, at, tier, series, first, last, from, visitor);
       }
     } catch (RocksDBException e) {
       throw new IOException("scanning tier " + tier + " series " + series, e);
     } finally {
       scanners.offer(scanner);
+    }
+  }
+
+  /**
+   * One seek per partition, each kept to the (tier, partition, series) prefix, so the iterator
+   * never walks other series' keys. That matters when the read goes through a snapshot taken just
+   * before a checkpoint wrote a million rows: those are invisible to it, and an iterator free to
+   * roam would step over every one of them looking for the next visible key.
+   */
+  private void scanEachPartition(
+      Scanner scanner,
+      org.rocksdb.Snapshot at,
+      int tier,
+      int series,
+      long first,
+      long last,
+      long from,
+      RowVisitor visitor)
+      throws RocksDBException {
+    scanner.prefixOptions.setSnapshot(at);
+    byte[] key = scanner.key;
+    try (RocksIterator it = db.newIterator(rows, scanner.prefixOptions)) {
+      for (long partition = first; partition <= last; partition++) {
+        rowKey(scanner.seekKey, tier, partition, series, partition == first ? from : 0);
+        it.seek(scanner.seekKey);
+        while (it.isValid()) {
+          it.key(key);
+          // within the prefix and below the upper bound: within [from, to)
+          visitor.visit((long) LONG.get(key, 9), it.value());
+          it.next();
+        }
+      }
+      it.status();
+    }
+  }
+
+  /**
+   * For a range of many partitions, mostly empty: one iterator over all keys that re-seeks past
+   * other series and jumps over empty partitions by landing on the next key there is.
+   */
+  private void scanSparse(
+      Scanner scanner,
+      org.rocksdb.Snapshot at,
+      int tier,
+      int series,
+      long first,
+      long last,
+      long from,
+      RowVisitor visitor)
+      throws RocksDBException {
+    scanner.totalOrderOptions.setSnapshot(at);
+    byte[] key = scanner.key;
+    try (RocksIterator it = db.newIterator(rows, scanner.totalOrderOptions)) {
+      rowKey(scanner.seekKey, tier, first, series, from);
+      it.seek(scanner.seekKey);
+      while (it.isValid()) {
+        it.key(key);
+        int keySeries = (int) INT.get(key, 5);
+        if (keySeries == series) {
+          // at or after the seek target, below the bound: within [from, to)
+          visitor.visit((long) LONG.get(key, 9), it.value());
+          it.next();
+          continue;
+        }
+        long partition = partitionOf(key);
+        if (keySeries < series) {
+          // landed in a later partition before this series: seek to the series there
+          rowKey(scanner.seekKey, tier, partition, series, 0);
+        } else if (partition < last) {
+          // past this series in its partition: on to the next partition
+          rowKey(scanner.seekKey, tier, partition + 1, series, 0);
+        } else {
+          break;
+        }
+        it.seek(scanner.seekKey);
+      }
+      it.status();
     }
   }
 
@@ -532,7 +632,10 @@ public final class RocksRollupStore implements RollupStore {
   private static final class Scanner {
     final ByteBuffer upperBound = ByteBuffer.allocateDirect(KEY_BYTES);
     final DirectSlice upperBoundSlice = new DirectSlice(upperBound, KEY_BYTES);
-    final ReadOptions readOptions = new ReadOptions().setIterateUpperBound(upperBoundSlice);
+    final ReadOptions prefixOptions =
+        new ReadOptions().setIterateUpperBound(upperBoundSlice).setPrefixSameAsStart(true);
+    final ReadOptions totalOrderOptions =
+        new ReadOptions().setIterateUpperBound(upperBoundSlice).setTotalOrderSeek(true);
     final byte[] seekKey = new byte[KEY_BYTES];
     final byte[] key = new byte[KEY_BYTES];
 
@@ -546,7 +649,8 @@ public final class RocksRollupStore implements RollupStore {
     }
 
     void close() {
-      readOptions.close();
+      prefixOptions.close();
+      totalOrderOptions.close();
       upperBoundSlice.close();
     }
   }
@@ -566,7 +670,9 @@ public final class RocksRollupStore implements RollupStore {
     @Override
     public void putRow(int tier, int series, long bucket, byte[] value) {
       store.ensureOpen();
-      put(store.rows, store.rowKey(tier, series, bucket), value);
+      byte[] key = store.rowKey(tier, series, bucket); // checks tier, series and bucket
+      store.holds(tier, partitionOf(key));
+      put(store.rows, key, value);
     }
 
     @Override
