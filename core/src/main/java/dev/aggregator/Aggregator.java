@@ -2,6 +2,9 @@ package dev.aggregator;
 
 import dev.aggregator.aggregation.RollupEngine;
 import dev.aggregator.aggregation.Tier;
+import dev.aggregator.alerting.Alerts;
+import dev.aggregator.alerting.WebhookPolicy;
+import dev.aggregator.alerting.WebhookSender;
 import dev.aggregator.event.Hashing;
 import dev.aggregator.ingestion.Deduplicator;
 import dev.aggregator.ingestion.EventDecoder;
@@ -40,7 +43,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Opening loads the rollup store's catalog and checkpoint, then replays the event log after the
  * checkpoint into the rollups (and reads the ids of the records before it back into the dedup
- * memory) before it returns.
+ * memory) and loads the alert rules before it returns.
  */
 public final class Aggregator implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Aggregator.class);
@@ -61,6 +64,7 @@ public final class Aggregator implements AutoCloseable {
   private final RecoveryReport recovery;
   private final RocksRollupStore store;
   private final Checkpointer checkpointer;
+  private final Alerts alerts;
 
   private Aggregator(EngineConfig config, LongSupplier clock) throws IOException {
     this.config = config;
@@ -117,6 +121,19 @@ public final class Aggregator implements AutoCloseable {
     this.decoder = new EventDecoder(config.limits(), clock);
     this.queries = new QueryEngine(rollups, clock);
     this.queryParser = new QueryParser(clock, config.maxQueryPoints());
+    WebhookPolicy webhookPolicy = WebhookPolicy.parse(config.webhookAllow());
+    this.alerts =
+        new Alerts(
+            store,
+            queries,
+            metric -> rollups.read(r -> r.catalog().resolve(metric)),
+            config.tiers(),
+            clock,
+            webhookPolicy,
+            new WebhookSender(webhookPolicy, WebhookSender.Options.defaults()),
+            config.maxAlerts());
+    runner.onApplied(alerts::eventsApplied);
+    alerts.start();
   }
 
   /** Opens the engine on {@code config.dataDir()} with the system clock. */
@@ -185,6 +202,7 @@ public final class Aggregator implements AutoCloseable {
   /** Registers the engine's own metrics. */
   public void register(PrometheusRegistry registry) {
     lifecycle.register(registry);
+    alerts.register(registry);
     registry.register(log.syncHistogram());
     registry.register(
         GaugeWithCallback.builder()
@@ -228,6 +246,10 @@ public final class Aggregator implements AutoCloseable {
     return store;
   }
 
+  public Alerts alerts() {
+    return alerts;
+  }
+
   public Checkpointer checkpointer() {
     return checkpointer;
   }
@@ -257,6 +279,7 @@ public final class Aggregator implements AutoCloseable {
    */
   @Override
   public void close() {
+    alerts.close();
     log.close();
     runner.close();
     checkpointer.close();

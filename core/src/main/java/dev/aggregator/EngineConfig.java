@@ -27,6 +27,8 @@ import java.util.List;
  * @param checkpointInterval how often the rollups are made durable (a restart replays at most this
  *     much of the log)
  * @param walRetentionBytes log kept behind the last checkpoint for dedup, at most
+ * @param webhookAllow private or loopback hosts and CIDRs webhooks may call anyway (comma list)
+ * @param maxAlerts alert rules at most
  */
 public record EngineConfig(
     Path dataDir,
@@ -42,7 +44,9 @@ public record EngineConfig(
     long segmentBytes,
     int maxQueryPoints,
     Duration checkpointInterval,
-    long walRetentionBytes) {
+    long walRetentionBytes,
+    String webhookAllow,
+    int maxAlerts) {
 
   public static EngineConfig defaults(Path dataDir) {
     return new EngineConfig(
@@ -59,7 +63,9 @@ public record EngineConfig(
         64L << 20,
         11_000,
         Duration.ofSeconds(10),
-        8L << 30);
+        8L << 30,
+        "",
+        10_000);
   }
 
   public EngineConfig {
@@ -88,7 +94,9 @@ public record EngineConfig(
         segmentBytes,
         maxQueryPoints,
         checkpointInterval,
-        walRetentionBytes);
+        walRetentionBytes,
+        webhookAllow,
+        maxAlerts);
   }
 
   public EngineConfig withCatalog(CatalogLimits catalog) {
@@ -106,7 +114,9 @@ public record EngineConfig(
         segmentBytes,
         maxQueryPoints,
         checkpointInterval,
-        walRetentionBytes);
+        walRetentionBytes,
+        webhookAllow,
+        maxAlerts);
   }
 
   public EngineConfig withCheckpointInterval(Duration checkpointInterval) {
@@ -124,7 +134,9 @@ public record EngineConfig(
         segmentBytes,
         maxQueryPoints,
         checkpointInterval,
-        walRetentionBytes);
+        walRetentionBytes,
+        webhookAllow,
+        maxAlerts);
   }
 
   public EngineConfig withSegmentBytes(long segmentBytes) {
@@ -142,6 +154,28 @@ public record EngineConfig(
         segmentBytes,
         maxQueryPoints,
         checkpointInterval,
-        walRetentionBytes);
+        walRetentionBytes,
+        webhookAllow,
+        maxAlerts);
+  }
+
+  public EngineConfig withWebhookAllow(String webhookAllow) {
+    return new EngineConfig(
+        dataDir,
+        limits,
+        tiers,
+        catalog,
+        maxMemoryRows,
+        lateness,
+        dedupWindow,
+        dedupMaxIds,
+        maxInFlight,
+        deadLetterCapacity,
+        segmentBytes,
+        maxQueryPoints,
+        checkpointInterval,
+        walRetentionBytes,
+        webhookAllow,
+        maxAlerts);
   }
 }

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -45,6 +46,7 @@ public final class AggregationRunner implements AutoCloseable {
   private final Thread thread;
   private volatile boolean closed;
   private volatile long appliedUpTo = -1;
+  private volatile Consumer<List<Event>> onApplied = events -> {};
 
   public AggregationRunner(
       RollupEngine engine, Lifecycle lifecycle, DeadLetterLog deadLetters, LongSupplier nowMillis) {
@@ -54,6 +56,14 @@ public final class AggregationRunner implements AutoCloseable {
     this.nowMillis = nowMillis;
     this.thread = new Thread(this::run, "aggregator");
     this.thread.setDaemon(true);
+  }
+
+  /**
+   * Hears of every batch once it is aggregated (visible to queries), on the aggregation thread: the
+   * alert evaluator notes which event types changed. Not called for replayed events.
+   */
+  public void onApplied(Consumer<List<Event>> listener) {
+    this.onApplied = listener;
   }
 
   /** Starts the thread; call after {@link #replay} is done. */
@@ -140,6 +150,7 @@ public final class AggregationRunner implements AutoCloseable {
     lifecycle.expired(counts[Outcome.EXPIRED.ordinal()]);
     lifecycle.failed(counts[Outcome.FAILED.ordinal()]);
     appliedUpTo = b.firstSequence() + n - 1;
+    onApplied.accept(b.events());
   }
 
   private void deadLetter(long sequence, Event e, Outcome outcome, long now) {

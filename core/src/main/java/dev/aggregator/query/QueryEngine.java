@@ -52,7 +52,38 @@ public final class QueryEngine {
     return outcome.result;
   }
 
-  private record Outcome(QueryResult result, InvalidQueryException error) {}
+  /**
+   * The function's value over the whole of {@code [q.start(), q.end())} as one bucket — the rows of
+   * every output bucket merged, so that a p95 or a unique-user count over a window is right, not an
+   * average of per-bucket values. {@code q.granularity()} picks the tier the window is read from;
+   * its grouping is ignored. Alert rules evaluate their trailing windows with it.
+   *
+   * @return the value, or null when the window holds nothing for the metric
+   */
+  public Double total(Query q) throws InvalidQueryException {
+    long now = nowMillis.getAsLong();
+    Outcome outcome = rollups.read(r -> new Evaluation(r, q, now).total());
+    if (outcome.error != null) {
+      throw outcome.error;
+    }
+    return outcome.total;
+  }
+
+  private record Outcome(QueryResult result, Double total, InvalidQueryException error) {
+    Outcome(QueryResult result) {
+      this(result, null, null);
+    }
+  }
+
+  /**
+   * What one pass over the rows gathered: a row per group and output bucket, or the answer already
+   * ({@code early}: an error, or a metric nothing was recorded for).
+   */
+  private record Gathered(Outcome early, int field, List<Group> groups, RollupRow[][] acc) {
+    static Gathered answered(Outcome early) {
+      return new Gathered(early, -1, List.of(), new RollupRow[0][]);
+    }
+  }
 
   private record Group(Map<String, String> dimensions, int[] series) {}
 
@@ -72,17 +103,44 @@ public final class QueryEngine {
     }
 
     Outcome run() {
+      Gathered g = gather();
+      if (g.early() != null) {
+        return g.early();
+      }
+      return new Outcome(new QueryResult(q, rank(g.groups(), g.acc(), g.field()), warnings));
+    }
+
+    Outcome total() {
+      Gathered g = gather();
+      if (g.early() != null) {
+        return g.early().error != null ? g.early() : new Outcome(null, null, null);
+      }
+      RowNeeds needs = needs(g.field());
+      RollupRow total = new RollupRow();
+      for (RollupRow[] rows : g.acc()) {
+        for (RollupRow row : rows) {
+          if (row != null) {
+            total.merge(row, needs.field(), needs.users(), needs.values());
+          }
+        }
+      }
+      return new Outcome(null, q.function().apply(total, g.field()), null);
+    }
+
+    /** Reads the rows of every group and output bucket. */
+    private Gathered gather() {
       MetricRef metric = reader.catalog().resolve(q.metric());
       AggregateFunction fn = q.function();
       if (metric != null && metric.isCount() && !fn.appliesToCount()) {
-        return error(
-            "function",
-            q.metric()
-                + " counts events; use function count, sum or unique_users ("
-                + fn.label()
-                + " applies to numeric fields such as "
-                + metric.schema().name()
-                + "_value)");
+        return Gathered.answered(
+            error(
+                "function",
+                q.metric()
+                    + " counts events; use function count, sum or unique_users ("
+                    + fn.label()
+                    + " applies to numeric fields such as "
+                    + metric.schema().name()
+                    + "_value)"));
       }
       boolean needsFullTier = q.usesDimensions() || fn.needsSketch();
       int n = buckets.size();
@@ -90,7 +148,7 @@ public final class QueryEngine {
       for (int i = 0; i < n; i++) {
         tierOf[i] = tierFor(buckets.starts[i], buckets.ends[i], needsFullTier);
         if (tierOf[i] < 0) {
-          return error("granularity", noTier(buckets.starts[i], needsFullTier));
+          return Gathered.answered(error("granularity", noTier(buckets.starts[i], needsFullTier)));
         }
       }
       if (metric == null) {
@@ -98,7 +156,7 @@ public final class QueryEngine {
             q.groupBy().isEmpty()
                 ? List.of(new QueryResult.Series(Map.of(), points(new RollupRow[n], -1)))
                 : List.of();
-        return new Outcome(new QueryResult(q, series, warnings), null);
+        return Gathered.answered(new Outcome(new QueryResult(q, series, warnings)));
       }
       List<Group> groups = groups(metric.schema());
       RowNeeds needs =
@@ -113,8 +171,7 @@ public final class QueryEngine {
         read(tierOf[i], i, j, groups, needs, acc);
         i = j;
       }
-      return new Outcome(
-          new QueryResult(q, rank(groups, acc, metric.fieldIndex()), warnings), null);
+      return new Gathered(null, metric.fieldIndex(), groups, acc);
     }
 
     /** Reads buckets {@code [from, to)} of every group's series from tier {@code tier}. */
@@ -349,7 +406,7 @@ public final class QueryEngine {
     }
 
     private static Outcome error(String parameter, String message) {
-      return new Outcome(null, new InvalidQueryException(parameter, message));
+      return new Outcome(null, null, new InvalidQueryException(parameter, message));
     }
   }
 }

@@ -135,8 +135,7 @@ public final class QueryParser {
   /**
    * {@code key:v1|v2}, repeatable: AND across keys, OR within one; a key given twice intersects.
    */
-  private static Map<String, List<String>> filters(List<String> specs)
-      throws InvalidQueryException {
+  public static Map<String, List<String>> filters(List<String> specs) throws InvalidQueryException {
     Map<String, List<String>> filters = new LinkedHashMap<>();
     for (String spec : specs) {
       int colon = spec.indexOf(':');

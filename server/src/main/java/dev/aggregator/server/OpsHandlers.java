@@ -85,6 +85,10 @@ final class OpsHandlers {
     dedup.put("evictedEarly", agg.dedup().evictedEarly());
     out.put("dedup", dedup);
 
+    Map<String, Object> alerts = new LinkedHashMap<>();
+    agg.alerts().counts().forEach((s, n) -> alerts.put(s.wire(), n));
+    out.put("alerts", alerts);
+
     Map<String, Object> dead = new LinkedHashMap<>();
     dead.put("kept", agg.deadLetters().size());
     dead.put("total", agg.deadLetters().total());
@@ -162,6 +166,10 @@ final class OpsHandlers {
             "GET /api/events/deadletters?limit=N",
             "GET /api/analytics/query?metric=&start=&end=&granularity=&function=&fill=&filter=&groupBy=&limit=&tz=",
             "GET /api/analytics/metrics",
+            "GET|POST /api/alerts",
+            "GET|PUT|DELETE /api/alerts/{id}",
+            "GET /api/alerts/{id}/history",
+            "WS /ws/analytics",
             "GET /metrics"));
     Http.json(ctx, 200, out);
   }

@@ -30,6 +30,12 @@ final class Routes {
           .build();
 
   private static final String ROUTE_LABEL = "aggregator.route";
+
+  /**
+   * An alert rule's body, at most: rules are small; this bounds what a request can make us hold.
+   */
+  static final long ALERT_BYTES = 64 * 1024;
+
   private final Router router;
 
   Routes(
@@ -49,6 +55,10 @@ final class Routes {
                 "queries", Math.max(2, Runtime.getRuntime().availableProcessors())),
             maxQueries);
     OpsHandlers ops = new OpsHandlers(agg, registry, rate);
+    AlertHandlers alerts =
+        new AlertHandlers(agg.alerts(), vertx.createSharedWorkerExecutor("alerts", 2));
+    LiveSockets sockets = new LiveSockets(vertx);
+    agg.alerts().addListener(sockets::broadcast);
     router = Router.router(vertx);
     timeEveryRequest();
     IngestAdmission admission = new IngestAdmission(maxIngestRequests);
@@ -61,6 +71,13 @@ final class Routes {
     route(HttpMethod.GET, "/api/events/deadletters", null, ops::deadLetters);
     route(HttpMethod.GET, "/api/analytics/query", null, query::query);
     route(HttpMethod.GET, "/api/analytics/metrics", null, query::metrics);
+    route(HttpMethod.POST, "/api/alerts", body(ALERT_BYTES), alerts::create);
+    route(HttpMethod.GET, "/api/alerts", null, alerts::list);
+    route(HttpMethod.GET, "/api/alerts/:id", null, alerts::get);
+    route(HttpMethod.PUT, "/api/alerts/:id", body(ALERT_BYTES), alerts::update);
+    route(HttpMethod.DELETE, "/api/alerts/:id", null, alerts::delete);
+    route(HttpMethod.GET, "/api/alerts/:id/history", null, alerts::history);
+    route(HttpMethod.GET, "/ws/analytics", null, sockets::upgrade);
     route(HttpMethod.GET, "/metrics", null, ops::metrics);
     route(HttpMethod.GET, "/", null, ops::index);
 
@@ -84,9 +101,11 @@ final class Routes {
                 413,
                 "payload_too_large",
                 "the body exceeds "
-                    + (ctx.request().path().endsWith("/batch")
-                        ? limits.maxBatchBytes() + " bytes (maxBatchBytes)"
-                        : limits.maxEventBytes() + " bytes (maxEventBytes)")));
+                    + (ctx.request().path().startsWith("/api/alerts")
+                        ? ALERT_BYTES + " bytes"
+                        : ctx.request().path().endsWith("/batch")
+                            ? limits.maxBatchBytes() + " bytes (maxBatchBytes)"
+                            : limits.maxEventBytes() + " bytes (maxEventBytes)")));
     router.errorHandler(
         400, ctx -> Http.error(ctx, 400, "bad_request", "the request could not be read"));
     router.errorHandler(

@@ -4,6 +4,7 @@ import dev.aggregator.EngineConfig;
 import dev.aggregator.aggregation.CatalogLimits;
 import dev.aggregator.aggregation.Durations;
 import dev.aggregator.aggregation.Tier;
+import dev.aggregator.alerting.WebhookPolicy;
 import dev.aggregator.ingestion.IngestLimits;
 import java.io.IOException;
 import java.io.Reader;
@@ -94,6 +95,17 @@ public record ServerConfig(
     return values;
   }
 
+  /** Checked here, so that a bad entry stops the server at start with a clear message. */
+  private static String webhookAllow(Map<Setting, String> v) throws ConfigException {
+    String allow = v.get(Setting.WEBHOOK_ALLOW);
+    try {
+      WebhookPolicy.parse(allow);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(Setting.WEBHOOK_ALLOW.key() + ": " + e.getMessage());
+    }
+    return allow;
+  }
+
   private static ServerConfig build(Map<Setting, String> v) throws ConfigException {
     IngestLimits limits =
         new IngestLimits(
@@ -123,7 +135,9 @@ public record ServerConfig(
               longIn(v, Setting.WAL_SEGMENT_BYTES, 1 << 16, 1L << 40),
               intIn(v, Setting.MAX_QUERY_POINTS, 1, 10_000_000),
               duration(v, Setting.CHECKPOINT_INTERVAL),
-              longIn(v, Setting.WAL_RETENTION_BYTES, 0, Long.MAX_VALUE));
+              longIn(v, Setting.WAL_RETENTION_BYTES, 0, Long.MAX_VALUE),
+              webhookAllow(v),
+              intIn(v, Setting.MAX_ALERTS, 0, 1_000_000));
     } catch (IllegalArgumentException e) {
       throw new ConfigException(e.getMessage());
     }

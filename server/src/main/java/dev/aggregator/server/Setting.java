@@ -56,7 +56,12 @@ enum Setting {
       "walRetentionBytes",
       "8589934592",
       "Log kept behind the last checkpoint (for dedup after a restart), at most"),
-  MAX_QUERY_POINTS("maxQueryPoints", "11000", "Output buckets one query may span, at most");
+  MAX_QUERY_POINTS("maxQueryPoints", "11000", "Output buckets one query may span, at most"),
+  MAX_ALERTS("maxAlerts", "10000", "Alert rules at most"),
+  WEBHOOK_ALLOW(
+      "webhookAllow",
+      "",
+      "Private, loopback or link-local hosts and CIDRs that alert webhooks may call (e.g. 127.0.0.0/8); others are refused");
 
   private final String key;
   private final String defaultValue;

@@ -3,9 +3,11 @@ package dev.aggregator.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.sun.net.httpserver.HttpServer;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -125,6 +127,84 @@ class CrashRecoveryTest {
     }
   }
 
+  /**
+   * An alert triggered and acknowledged through the API is, after {@code kill -9}, in the state it
+   * was in, with the same history; and its webhook was delivered once per transition.
+   */
+  @Test
+  void alertStateAndDeliveriesSurviveKill9() throws Exception {
+    List<String> deliveries = new CopyOnWriteArrayList<>();
+    HttpServer receiver = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    receiver.createContext(
+        "/hook",
+        exchange -> {
+          exchange.getRequestBody().readAllBytes();
+          deliveries.add(exchange.getRequestHeaders().getFirst("X-Aggregator-Delivery"));
+          exchange.sendResponseHeaders(204, -1);
+          exchange.close();
+        });
+    receiver.start();
+    try {
+      Server server = startServer("--webhook-allow", "127.0.0.0/8");
+      String hook = "http://127.0.0.1:" + receiver.getAddress().getPort() + "/hook";
+      TestClient.Reply created =
+          server.client.postJson(
+              "/api/alerts",
+              "{\"name\":\"crash seen\",\"metric\":\"crash_count\",\"condition\":"
+                  + "\"greater_than\",\"threshold\":0,\"window\":\"10m\",\"notify\":"
+                  + "[{\"type\":\"webhook\",\"url\":\""
+                  + hook
+                  + "\"}]}");
+      assertThat(created.status()).as(created.body()).isEqualTo(201);
+      String id = created.json().get("id").asText();
+      server.client.post(
+          "/api/events", "application/json", "{\"eventType\":\"crash\",\"timestamp\":" + now + "}");
+      awaitStatus(server.client, id, "triggered");
+      TestClient.Reply acked =
+          server.client.putJson(
+              "/api/alerts/" + id, "{\"status\":\"acknowledged\",\"by\":\"ops\"}");
+      assertThat(acked.status()).as(acked.body()).isEqualTo(200);
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+      while (deliveries.size() < 2 && System.nanoTime() < deadline) {
+        Thread.sleep(10);
+      }
+      JsonNode history = server.client.get("/api/alerts/" + id + "/history").json();
+
+      server.process.destroyForcibly();
+      assertThat(server.process.waitFor(30, TimeUnit.SECONDS)).isTrue();
+      Server restarted = startServer("--webhook-allow", "127.0.0.0/8");
+      JsonNode after = restarted.client.get("/api/alerts/" + id).json();
+      assertThat(after.get("status").asText()).isEqualTo("acknowledged");
+      assertThat(after.get("acknowledgedBy").asText()).isEqualTo("ops");
+      assertThat(restarted.client.get("/api/alerts/" + id + "/history").json()).isEqualTo(history);
+      Thread.sleep(1_500); // evaluations resume; nothing new to say
+      assertThat(restarted.client.get("/api/alerts/" + id).json().get("status").asText())
+          .isEqualTo("acknowledged");
+      assertThat(deliveries)
+          .as("triggered and acknowledged, each delivered once")
+          .hasSize(2)
+          .doesNotHaveDuplicates();
+      restarted.process.destroyForcibly();
+      restarted.process.waitFor(30, TimeUnit.SECONDS);
+    } finally {
+      receiver.stop(0);
+    }
+  }
+
+  private static void awaitStatus(TestClient client, String id, String status)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    String seen = null;
+    while (System.nanoTime() < deadline) {
+      seen = client.get("/api/alerts/" + id).json().get("status").asText();
+      if (seen.equals(status)) {
+        return;
+      }
+      Thread.sleep(20);
+    }
+    throw new AssertionError("alert " + id + " is " + seen + ", not " + status);
+  }
+
   private void write(
       TestClient client,
       String prefix,
@@ -188,7 +268,7 @@ class CrashRecoveryTest {
 
   private record Server(Process process, TestClient client) {}
 
-  private Server startServer() throws Exception {
+  private Server startServer(String... flags) throws Exception {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     ProcessBuilder pb =
         new ProcessBuilder(
@@ -202,6 +282,7 @@ class CrashRecoveryTest {
                 "--data-dir",
                 dir.toString())
             .redirectErrorStream(true);
+    pb.command().addAll(List.of(flags));
     Process process = pb.start();
     processes.add(process);
     BufferedReader out =

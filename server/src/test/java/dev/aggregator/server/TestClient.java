@@ -42,6 +42,13 @@ final class TestClient {
     return post(path, "application/json", body);
   }
 
+  Reply putJson(String path, String body) {
+    return send(
+        HttpRequest.newBuilder(URI.create(base + path))
+            .header("Content-Type", "application/json")
+            .PUT(HttpRequest.BodyPublishers.ofString(body)));
+  }
+
   Reply method(String method, String path) {
     return send(
         HttpRequest.newBuilder(URI.create(base + path))
