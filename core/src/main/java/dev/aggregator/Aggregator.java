@@ -94,9 +94,9 @@ public final class Aggregator implements AutoCloseable {
                 chunk.clear();
               }
             },
-            (sequence, arrival, id) -> {
-              if (id != null) { // covered by the checkpoint: only dedup needs it
-                dedup.markIfNew(Hashing.hash64(id), arrival);
+            (sequence, arrival, hasId, idHash) -> {
+              if (hasId) { // covered by the checkpoint: only dedup needs it
+                dedup.markIfNew(idHash, arrival);
               }
             });
     runner.replay(chunk);

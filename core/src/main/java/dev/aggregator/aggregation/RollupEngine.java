@@ -637,6 +637,7 @@ public final class RollupEngine {
               series,
               fromBucket,
               toBucket,
+              needs.field() == -1 && !needs.users() ? RowCodec.COUNT_PREFIX_BYTES : 0,
               (bucket, bytes) -> {
                 RollupRow row = new RollupRow();
                 RowCodec.mergeInto(bytes, row, needs.field(), needs.users(), needs.values());

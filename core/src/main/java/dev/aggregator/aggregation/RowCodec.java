@@ -62,6 +62,9 @@ public final class RowCodec {
   }
 
   /** Decodes the whole row. */
+  /** Bytes that hold a stored row's event count, at most: it leads the row, as a varint. */
+  public static final int COUNT_PREFIX_BYTES = 10;
+
   public static RollupRow decode(byte[] bytes) {
     RollupRow row = new RollupRow();
     mergeInto(bytes, row, -2, true, true);
@@ -79,6 +82,9 @@ public final class RowCodec {
       byte[] bytes, RollupRow into, int field, boolean users, boolean values) {
     ByteBuffer in = ByteBuffer.wrap(bytes);
     into.count += getVarint(in);
+    if (field == -1 && !users) {
+      return; // the count alone: the bytes may be just the row's first (see COUNT_PREFIX_BYTES)
+    }
     int index;
     while ((index = (int) getVarint(in)) != 0) {
       index--;

@@ -22,7 +22,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.security.SecureRandom;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.Iterator;
@@ -44,9 +43,10 @@ import org.slf4j.LoggerFactory;
  * <p><b>Evaluation.</b> Each rule's value is {@code function(metric)} over its trailing event-time
  * window, read from the rollups like a query (the window's rows merged into one, so a p95 over 5
  * minutes is the p95 of those minutes' values). An evaluator thread re-evaluates a rule as soon as
- * events of its event type have been aggregated — late events included — coalescing bursts into a
- * pass every {@value #MIN_PASS_GAP_MS} ms at most, and every rule once a second (windows slide,
- * {@code for} durations elapse and {@code absent} needs no event to fire).
+ * events of its event type have been aggregated — late events included — and every rule once a
+ * second (windows slide, {@code for} durations elapse and {@code absent} needs no event to fire).
+ * It works in slices of {@value #PASS_BUDGET_MS} ms with {@value #MIN_PASS_GAP_MS} ms pauses, least
+ * recently evaluated rule first.
  *
  * <p><b>Durability.</b> A rule, its state and every transition are written to the {@link
  * RollupStore}'s metadata in one fsynced batch before anyone hears of the transition, together with
@@ -68,7 +68,10 @@ public final class Alerts implements AutoCloseable {
   /** Transitions kept per alert; older ones are dropped as new ones come. */
   static final int HISTORY_KEPT = 1_000;
 
-  static final long MIN_PASS_GAP_MS = 20;
+  /** How long one slice of evaluations may run before the evaluator pauses. */
+  static final long PASS_BUDGET_MS = 20;
+
+  static final long MIN_PASS_GAP_MS = 5;
   static final long FULL_PASS_MS = 1_000;
   static final int MAX_ACTOR = 200;
   static final int MAX_COMMENT = 2_000;
@@ -89,6 +92,25 @@ public final class Alerts implements AutoCloseable {
   private final List<Consumer<byte[]>> listeners = new CopyOnWriteArrayList<>();
   private final Set<String> dirtyTypes = ConcurrentHashMap.newKeySet();
   private final Set<String> dirtyRules = ConcurrentHashMap.newKeySet();
+
+  /** Rules to evaluate, by id: once a second all, and at once those just created or edited. */
+  private final Set<String> pending = ConcurrentHashMap.newKeySet();
+
+  /** Rules to evaluate because events of their type were aggregated. */
+  private final Set<String> pendingForData = ConcurrentHashMap.newKeySet();
+
+  /** Since when each rule pending for new data has been waiting (nanoTime). */
+  private final Map<String, Long> dataWaitingSince = new ConcurrentHashMap<>();
+
+  /** When each rule was last evaluated for new data (nanoTime). */
+  private final Map<String, Long> lastForData = new ConcurrentHashMap<>();
+
+  /** Per event type, the rules watching it; emptied whenever a rule is created, edited, deleted. */
+  private final Map<String, List<String>> watchersByType = new ConcurrentHashMap<>();
+
+  /** When each rule was last evaluated (nanoTime): who waited longest goes first. */
+  private final Map<String, Long> lastEvaluated = new ConcurrentHashMap<>();
+
   private final Object signal = new Object();
   private final Thread evaluator;
   private volatile boolean closed;
@@ -110,6 +132,14 @@ public final class Alerts implements AutoCloseable {
       Counter.builder()
           .name("aggregator_alert_evaluation_errors_total")
           .help("Rule evaluations that could not read their window")
+          .build();
+  private final Histogram dataDelay =
+      Histogram.builder()
+          .name("aggregator_alert_data_delay_seconds")
+          .help(
+              "From the aggregation of events a rule watches (as the evaluator noted it) to the"
+                  + " rule's evaluation")
+          .classicUpperBounds(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
           .build();
   private final Histogram passSeconds =
       Histogram.builder()
@@ -172,6 +202,7 @@ public final class Alerts implements AutoCloseable {
     registry.register(deliveries);
     registry.register(evaluationErrors);
     registry.register(passSeconds);
+    registry.register(dataDelay);
     registry.register(
         GaugeWithCallback.builder()
             .name("aggregator_alerts")
@@ -214,6 +245,7 @@ public final class Alerts implements AutoCloseable {
       write(a, List.of(), List.of());
       alerts.put(id, a);
       ruleCount = alerts.size();
+      watchersByType.clear();
     }
     LOG.info("alert {} ({}) created: {}", a.id(), rule.name(), describe(rule));
     wake(a.id());
@@ -263,6 +295,7 @@ public final class Alerts implements AutoCloseable {
       edited = current.withRule(rule, clock.getAsLong());
       write(edited, List.of(), List.of());
       alerts.put(id, edited);
+      watchersByType.clear();
     }
     LOG.info("alert {} ({}) edited: {}", id, rule.name(), describe(rule));
     wake(id);
@@ -276,6 +309,12 @@ public final class Alerts implements AutoCloseable {
         return false;
       }
       ruleCount = alerts.size();
+      watchersByType.clear();
+      pending.remove(id);
+      pendingForData.remove(id);
+      lastEvaluated.remove(id);
+      lastForData.remove(id);
+      dataWaitingSince.remove(id);
       try (StoreBatch batch = store.batch()) {
         batch.deleteMeta(ALERT_KEY + id);
         for (String key : keys(HISTORY_KEY + id + "/")) {
@@ -406,12 +445,16 @@ public final class Alerts implements AutoCloseable {
   }
 
   private void run() {
-    long nextFull = 0;
+    long nextFull = System.nanoTime();
     while (!closed) {
       try {
         synchronized (signal) {
           long wait = (nextFull - System.nanoTime()) / 1_000_000;
-          if (dirtyTypes.isEmpty() && dirtyRules.isEmpty() && wait > 0) {
+          if (pending.isEmpty()
+              && pendingForData.isEmpty()
+              && dirtyTypes.isEmpty()
+              && dirtyRules.isEmpty()
+              && wait > 0) {
             signal.wait(wait);
           }
         }
@@ -420,15 +463,15 @@ public final class Alerts implements AutoCloseable {
         }
         long started = System.nanoTime();
         if (started - nextFull >= 0) {
-          dirtyTypes.clear();
-          dirtyRules.clear();
-          evaluateAll();
+          synchronized (this) {
+            pending.addAll(alerts.keySet());
+          }
           nextFull = started + FULL_PASS_MS * 1_000_000;
-        } else {
-          evaluate(dirty());
         }
+        collectDirty();
+        evaluate(nextSlice(started + PASS_BUDGET_MS * 1_000_000));
         passSeconds.observe((System.nanoTime() - started) / 1e9);
-        Thread.sleep(MIN_PASS_GAP_MS); // lets a burst of batches mark their types first
+        Thread.sleep(MIN_PASS_GAP_MS); // leaves the cores to ingestion between slices
       } catch (InterruptedException e) {
         return;
       } catch (RuntimeException e) {
@@ -437,27 +480,105 @@ public final class Alerts implements AutoCloseable {
     }
   }
 
-  private List<Alert> dirty() {
+  /** Notes the rules that watch a changed event type, and those created or edited. */
+  private void collectDirty() {
     Set<String> types = drain(dirtyTypes);
-    Set<String> ids = drain(dirtyRules);
-    List<Alert> out = new ArrayList<>();
-    synchronized (this) {
-      for (Alert a : alerts.values()) {
-        if (ids.contains(a.id()) || watchesAny(a.rule(), types)) {
-          out.add(a);
-        }
+    pending.addAll(drain(dirtyRules));
+    long now = System.nanoTime();
+    for (String type : types) {
+      for (String id : watchers(type)) {
+        pendingForData.add(id);
+        dataWaitingSince.putIfAbsent(id, now);
       }
     }
-    return out;
   }
 
-  private static boolean watchesAny(AlertRule rule, Set<String> types) {
-    for (String t : types) {
-      if (rule.watches(t)) {
-        return true;
+  /** The ids of the rules that watch {@code type}, worked out once per rule change. */
+  private List<String> watchers(String type) {
+    List<String> ids = watchersByType.get(type);
+    if (ids == null) {
+      synchronized (this) {
+        ids = new ArrayList<>();
+        for (Alert a : alerts.values()) {
+          if (a.rule().watches(type)) {
+            ids.add(a.id());
+          }
+        }
+        watchersByType.put(type, ids);
       }
     }
-    return false;
+    return ids;
+  }
+
+  /**
+   * Takes pending rules, most overdue first, as long as {@code deadline} (nanoTime) allows —
+   * lazily: {@link #evaluate} consumes the list as it goes.
+   *
+   * <p>Under a steady load every rule on a busy event type has new data all the time, and one pass
+   * over all of them can take longer than an alert should wait. So a rule pending for new data is
+   * ranked by when it was last evaluated for new data: a rule whose events are rare (a source's
+   * errors, a payment failure) goes ahead of the rules on busy types, which the evaluator cycles
+   * through as fast as it can. Rules pending for the once-a-second sweep (windows slide, {@code
+   * for} elapses, {@code absent} fires on no data) are ranked by when they were last evaluated at
+   * all, so they cannot starve.
+   */
+  private Iterable<Alert> nextSlice(long deadline) {
+    List<Alert> candidates = new ArrayList<>();
+    List<Long> rank = new ArrayList<>();
+    synchronized (this) {
+      Set<String> ids = new java.util.HashSet<>(pending);
+      ids.addAll(pendingForData);
+      for (String id : ids) {
+        Alert a = alerts.get(id);
+        if (a == null) {
+          pending.remove(id);
+          pendingForData.remove(id);
+          continue;
+        }
+        long key = Long.MAX_VALUE;
+        if (pendingForData.contains(id)) {
+          key = lastForData.getOrDefault(id, Long.MIN_VALUE);
+        }
+        if (pending.contains(id)) {
+          key = Math.min(key, lastEvaluated.getOrDefault(id, Long.MIN_VALUE));
+        }
+        candidates.add(a);
+        rank.add(key);
+      }
+    }
+    Integer[] byRank = new Integer[candidates.size()];
+    for (int i = 0; i < byRank.length; i++) {
+      byRank[i] = i;
+    }
+    java.util.Arrays.sort(byRank, Comparator.comparingLong(rank::get));
+    List<Alert> order = new ArrayList<>(byRank.length);
+    for (int i : byRank) {
+      order.add(candidates.get(i));
+    }
+    return () ->
+        new Iterator<>() {
+          private int next;
+
+          @Override
+          public boolean hasNext() {
+            return next < order.size() && (next == 0 || System.nanoTime() - deadline < 0);
+          }
+
+          @Override
+          public Alert next() {
+            Alert a = order.get(next++);
+            pending.remove(a.id());
+            if (pendingForData.remove(a.id())) {
+              long now = System.nanoTime();
+              lastForData.put(a.id(), now);
+              Long since = dataWaitingSince.remove(a.id());
+              if (since != null) {
+                dataDelay.observe((now - since) / 1e9);
+              }
+            }
+            return a;
+          }
+        };
   }
 
   private static Set<String> drain(Set<String> set) {
@@ -469,9 +590,10 @@ public final class Alerts implements AutoCloseable {
     return out;
   }
 
-  private void evaluate(Collection<Alert> which) {
+  private void evaluate(Iterable<Alert> which) {
     List<Runnable> notifications = new ArrayList<>();
     for (Alert a : which) {
+      lastEvaluated.put(a.id(), System.nanoTime());
       long now = clock.getAsLong();
       Condition.Judgement j;
       try {

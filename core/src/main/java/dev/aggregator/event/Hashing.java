@@ -16,4 +16,12 @@ public final class Hashing {
   public static long hash64(String s) {
     return MurmurHash3.hash(s.getBytes(StandardCharsets.UTF_8), SEED)[0];
   }
+
+  /**
+   * {@link #hash64(String)} of the string whose UTF-8 bytes are {@code utf8[offset,
+   * offset+length)}.
+   */
+  public static long hash64(byte[] utf8, int offset, int length) {
+    return MurmurHash3.hash(utf8, offset, length, SEED)[0];
+  }
 }

@@ -2,6 +2,7 @@ package dev.aggregator.storage;
 
 import dev.aggregator.event.Event;
 import dev.aggregator.event.EventProperties;
+import dev.aggregator.event.Hashing;
 import dev.aggregator.event.PropertyKind;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -112,11 +113,33 @@ public final class EventCodec {
       long arrival = in.getLong();
       int typeLength = getVarint(in);
       in.position(in.position() + typeLength);
-      visitor.visit(sequence, arrival, (flags & HAS_ID) != 0 ? getString(in) : null);
+      if ((flags & HAS_ID) == 0) {
+        visitor.visit(sequence, arrival, false, 0);
+        return;
+      }
+      int length = getVarint(in);
+      long hash;
+      if (in.hasArray()) {
+        hash = Hashing.hash64(in.array(), in.arrayOffset() + in.position(), length);
+      } else {
+        byte[] scratch = ID_SCRATCH.get();
+        if (scratch.length < length) {
+          scratch = new byte[Math.max(length, 2 * scratch.length)];
+          ID_SCRATCH.set(scratch);
+        }
+        in.get(in.position(), scratch, 0, length);
+        hash = Hashing.hash64(scratch, 0, length);
+      }
+      in.position(in.position() + length);
+      visitor.visit(sequence, arrival, true, hash);
     } catch (RuntimeException e) {
       throw new IllegalArgumentException("undecodable record " + sequence + ": " + e, e);
     }
   }
+
+  /** Where an id's bytes are copied out of a direct (mapped) buffer to be hashed. */
+  private static final ThreadLocal<byte[]> ID_SCRATCH =
+      ThreadLocal.withInitial(() -> new byte[256]);
 
   private static int getVarint(ByteBuffer in) {
     int value = 0;

@@ -107,16 +107,18 @@ public final class FileEventLog implements EventLog {
   public static FileEventLog open(
       Path dir, Options options, long fromSequence, Consumer<LoggedEvent> replay)
       throws IOException {
-    return open(dir, options, fromSequence, replay, (sequence, arrival, id) -> {});
+    return open(dir, options, fromSequence, replay, (sequence, arrival, hasId, idHash) -> {});
   }
 
-  /** Receives what dedup needs of a record before the replayed ones: its id and arrival. */
+  /** Receives what dedup needs of a record before the replayed ones: its id's hash and arrival. */
   @FunctionalInterface
   public interface IdVisitor {
     /**
-     * @param id the client's id, or null
+     * @param hasId whether the client gave the event an id
+     * @param idHash {@link dev.aggregator.event.Hashing#hash64(String)} of the id, hashed from the
+     *     record's bytes without making a String (0 without an id)
      */
-    void visit(long sequence, long arrivalMillis, String id);
+    void visit(long sequence, long arrivalMillis, boolean hasId, long idHash);
   }
 
   /**

@@ -314,7 +314,13 @@ public final class RocksRollupStore implements RollupStore {
 
   @Override
   public void scan(
-      Snapshot snapshot, int tier, int series, long fromBucket, long toBucket, RowVisitor visitor)
+      Snapshot snapshot,
+      int tier,
+      int series,
+      long fromBucket,
+      long toBucket,
+      int maxValueBytes,
+      RowVisitor visitor)
       throws IOException {
     ensureOpen();
     checkTier(tier);
@@ -337,9 +343,9 @@ public final class RocksRollupStore implements RollupStore {
       scanner.bound(tier, last, series, toBucket);
       org.rocksdb.Snapshot at = snapshot == null ? null : ((RocksSnapshot) snapshot).snapshot;
       if (last - first <= DENSE_PARTITIONS) {
-        scanEachPartition(scanner, at, tier, series, first, last, from, visitor);
+        scanEachPartition(scanner, at, tier, series, first, last, from, maxValueBytes, visitor);
       } else {
-        scanSparse(scanner, at, tier, series, first, last, from, visitor);
+        scanSparse(scanner, at, tier, series, first, last, from, maxValueBytes, visitor);
       }
     } catch (RocksDBException e) {
       throw new IOException("scanning tier " + tier + " series " + series, e);
@@ -362,6 +368,7 @@ public final class RocksRollupStore implements RollupStore {
       long first,
       long last,
       long from,
+      int maxValueBytes,
       RowVisitor visitor)
       throws RocksDBException {
     scanner.prefixOptions.setSnapshot(at);
@@ -373,7 +380,7 @@ public final class RocksRollupStore implements RollupStore {
         while (it.isValid()) {
           it.key(key);
           // within the prefix and below the upper bound: within [from, to)
-          visitor.visit((long) LONG.get(key, 9), it.value());
+          visitor.visit((long) LONG.get(key, 9), scanner.value(it, maxValueBytes));
           it.next();
         }
       }
@@ -393,6 +400,7 @@ public final class RocksRollupStore implements RollupStore {
       long first,
       long last,
       long from,
+      int maxValueBytes,
       RowVisitor visitor)
       throws RocksDBException {
     scanner.totalOrderOptions.setSnapshot(at);
@@ -405,7 +413,7 @@ public final class RocksRollupStore implements RollupStore {
         int keySeries = (int) INT.get(key, 5);
         if (keySeries == series) {
           // at or after the seek target, below the bound: within [from, to)
-          visitor.visit((long) LONG.get(key, 9), it.value());
+          visitor.visit((long) LONG.get(key, 9), scanner.value(it, maxValueBytes));
           it.next();
           continue;
         }
@@ -638,6 +646,26 @@ public final class RocksRollupStore implements RollupStore {
         new ReadOptions().setIterateUpperBound(upperBoundSlice).setTotalOrderSeek(true);
     final byte[] seekKey = new byte[KEY_BYTES];
     final byte[] key = new byte[KEY_BYTES];
+    private ByteBuffer valueBuffer = ByteBuffer.allocateDirect(64);
+    private byte[] valuePrefix = new byte[0];
+
+    /** The current value, or its first {@code max} bytes (max > 0) copied into a reused array. */
+    byte[] value(RocksIterator it, int max) {
+      if (max <= 0) {
+        return it.value();
+      }
+      if (valueBuffer.capacity() < max) {
+        valueBuffer = ByteBuffer.allocateDirect(max);
+      }
+      valueBuffer.clear().limit(max);
+      int size = it.value(valueBuffer);
+      int n = Math.min(size, max);
+      if (valuePrefix.length != n) {
+        valuePrefix = new byte[n];
+      }
+      valueBuffer.get(0, valuePrefix, 0, n);
+      return valuePrefix;
+    }
 
     /** Stops the next iterator before {@code (tier, partition, series, bucket)}. */
     void bound(int tier, long partition, int series, long bucket) {

@@ -178,6 +178,21 @@ class AlertsTest {
   }
 
   @Test
+  void aLateEventThatChangesTheWindowIsSeen() throws Exception {
+    open();
+    Alert a =
+        create(
+            "{\"name\":\"refunds\",\"metric\":\"refund_amount\",\"condition\":"
+                + "\"greater_or_equal\",\"threshold\":100,\"window\":\"10m\"}");
+    ingest(TestEvents.event("refund").at(T0).prop("amount", 60).build());
+    assertThat(evaluate(a.id())).isEqualTo(AlertStatus.NORMAL);
+    ingest(TestEvents.event("refund").at(T0 - 4 * 60_000).prop("amount", 40).build()); // 4 min late
+    assertThat(agg.lifecycle().snapshot()).containsEntry("late", 1L);
+    assertThat(evaluate(a.id())).isEqualTo(AlertStatus.TRIGGERED);
+    assertThat(agg.alerts().get(a.id()).value()).isEqualTo(100.0);
+  }
+
+  @Test
   void absentFiresWhenASourceStopsSending() throws Exception {
     open();
     Alert a =

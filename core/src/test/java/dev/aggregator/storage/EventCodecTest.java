@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.aggregator.event.Event;
 import dev.aggregator.event.EventProperties;
+import dev.aggregator.event.Hashing;
 import dev.aggregator.event.PropertyKind;
 import dev.aggregator.testing.TestEvents;
 import java.nio.ByteBuffer;
@@ -212,6 +213,34 @@ class EventCodecTest {
       Event got = EventCodec.decode(7, in, EventProperties.builder()).event();
       assertThat(got).withFailMessage("%s: got %s, want %s", in, got, want).isEqualTo(want);
     }
+  }
+
+  @Test
+  void theIdOnlyReadHashesTheIdAsDedupDoesFromHeapAndDirectBuffers() {
+    String longId = "x".repeat(300) + "é"; // longer than the first scratch buffer
+    for (String id : List.of("e1", "ü-1 🚀", longId)) {
+      RecordBuffer buffer = new RecordBuffer(64);
+      EventCodec.encode(TestEvents.event("filler").build(), 0, buffer);
+      EventCodec.encode(TestEvents.event("page_view").id(id).user("u").build(), ARRIVAL, buffer);
+      ByteBuffer heap = payloads(buffer.array(), buffer.length()).get(1);
+      ByteBuffer direct = ByteBuffer.allocateDirect(heap.remaining());
+      direct.put(heap.duplicate()).flip();
+      for (ByteBuffer in : List.of(heap.slice(), direct)) {
+        long[] seen = new long[3];
+        EventCodec.readIdAndArrival(
+            9,
+            in,
+            (sequence, arrival, hasId, hash) -> {
+              seen[0] = hasId ? 1 : 0;
+              seen[1] = hash;
+              seen[2] = arrival;
+            });
+        assertThat(seen).containsExactly(1, Hashing.hash64(id), ARRIVAL);
+      }
+    }
+    ByteBuffer noId = payloadOf(TestEvents.event("a").build());
+    EventCodec.readIdAndArrival(
+        1, noId, (sequence, arrival, hasId, hash) -> assertThat(hasId).isFalse());
   }
 
   @Test

@@ -84,6 +84,25 @@ class RocksRollupStoreTest {
   }
 
   @Test
+  void aScanCanReadJustTheLeadOfEachValue() throws IOException {
+    try (RocksRollupStore store = RocksRollupStore.open(dir, new long[] {1_440})) {
+      write(
+          store,
+          b -> {
+            b.putRow(0, 7, 10, bytes("count+sketches"));
+            b.putRow(0, 7, 11, bytes("c"));
+            b.putRow(0, 7, 2_000, bytes("x".repeat(5_000))); // the next partition
+          });
+      List<String> leads = new ArrayList<>();
+      store.scan(null, 0, 7, 0, 3_000, 5, (bucket, value) -> leads.add(str(value)));
+      assertThat(leads).containsExactly("count", "c", "xxxxx");
+      List<Integer> whole = new ArrayList<>();
+      store.scan(null, 0, 7, 0, 3_000, 0, (bucket, value) -> whole.add(value.length));
+      assertThat(whole).containsExactly(14, 1, 5_000);
+    }
+  }
+
+  @Test
   void rejectsWhatTheKeyCannotHold() throws IOException {
     try (RocksRollupStore store = RocksRollupStore.open(dir, new long[] {1});
         StoreBatch batch = store.batch()) {
