@@ -1,25 +1,18 @@
 package dev.aggregator.alerting;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.aggregator.aggregation.Catalog;
 import dev.aggregator.aggregation.Durations;
-import dev.aggregator.aggregation.Granularity;
 import dev.aggregator.aggregation.Tier;
 import dev.aggregator.event.Event;
-import dev.aggregator.query.AggregateFunction;
-import dev.aggregator.query.Fill;
 import dev.aggregator.query.InvalidQueryException;
-import dev.aggregator.query.Query;
 import dev.aggregator.query.QueryEngine;
 import dev.aggregator.storage.RollupStore;
-import dev.aggregator.storage.StoreBatch;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -29,7 +22,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -61,12 +53,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class Alerts implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Alerts.class);
-  static final String ALERT_KEY = "alert/a/";
-  static final String HISTORY_KEY = "alert/h/";
-  static final String OUTBOX_KEY = "alert/o/";
-
-  /** Transitions kept per alert; older ones are dropped as new ones come. */
-  static final int HISTORY_KEPT = 1_000;
 
   /** How long one slice of evaluations may run before the evaluator pauses. */
   static final long PASS_BUDGET_MS = 20;
@@ -79,10 +65,10 @@ public final class Alerts implements AutoCloseable {
       Set.of(AlertStatus.TRIGGERED, AlertStatus.ACKNOWLEDGED, AlertStatus.RESOLVED);
   private static final SecureRandom IDS = new SecureRandom();
 
-  private final RollupStore store;
-  private final QueryEngine queries;
+  private final AlertStore store;
+  private final EvaluationQueue queue;
+  private final WindowEvaluator windows;
   private final Function<String, Catalog.MetricRef> metrics;
-  private final List<Tier> tiers;
   private final LongSupplier clock;
   private final AlertRuleParser parser;
   private final WebhookSender webhooks;
@@ -90,28 +76,6 @@ public final class Alerts implements AutoCloseable {
 
   private final Map<String, Alert> alerts = new LinkedHashMap<>(); // guarded by this
   private final List<Consumer<byte[]>> listeners = new CopyOnWriteArrayList<>();
-  private final Set<String> dirtyTypes = ConcurrentHashMap.newKeySet();
-  private final Set<String> dirtyRules = ConcurrentHashMap.newKeySet();
-
-  /** Rules to evaluate, by id: once a second all, and at once those just created or edited. */
-  private final Set<String> pending = ConcurrentHashMap.newKeySet();
-
-  /** Rules to evaluate because events of their type were aggregated. */
-  private final Set<String> pendingForData = ConcurrentHashMap.newKeySet();
-
-  /** Since when each rule pending for new data has been waiting (nanoTime). */
-  private final Map<String, Long> dataWaitingSince = new ConcurrentHashMap<>();
-
-  /** When each rule was last evaluated for new data (nanoTime). */
-  private final Map<String, Long> lastForData = new ConcurrentHashMap<>();
-
-  /** Per event type, the rules watching it; emptied whenever a rule is created, edited, deleted. */
-  private final Map<String, List<String>> watchersByType = new ConcurrentHashMap<>();
-
-  /** When each rule was last evaluated (nanoTime): who waited longest goes first. */
-  private final Map<String, Long> lastEvaluated = new ConcurrentHashMap<>();
-
-  private final Object signal = new Object();
   private final Thread evaluator;
   private volatile boolean closed;
   private volatile int ruleCount;
@@ -133,14 +97,6 @@ public final class Alerts implements AutoCloseable {
           .name("aggregator_alert_evaluation_errors_total")
           .help("Rule evaluations that could not read their window")
           .build();
-  private final Histogram dataDelay =
-      Histogram.builder()
-          .name("aggregator_alert_data_delay_seconds")
-          .help(
-              "From the aggregation of events a rule watches (as the evaluator noted it) to the"
-                  + " rule's evaluation")
-          .classicUpperBounds(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
-          .build();
   private final Histogram passSeconds =
       Histogram.builder()
           .name("aggregator_alert_pass_seconds")
@@ -161,30 +117,28 @@ public final class Alerts implements AutoCloseable {
       WebhookSender webhooks,
       int maxAlerts)
       throws IOException {
-    this.store = store;
-    this.queries = queries;
+    this.store = new AlertStore(store);
     this.metrics = metrics;
-    this.tiers = tiers;
     this.clock = clock;
     this.parser = new AlertRuleParser(policy, tiers);
     this.webhooks = webhooks;
     this.maxAlerts = maxAlerts;
-    for (byte[] stored : store.metaWithPrefix(ALERT_KEY).values()) {
-      Alert a = AlertJson.readStored(stored);
+    for (Alert a : this.store.alerts()) {
       alerts.put(a.id(), a);
     }
     this.ruleCount = alerts.size();
+    this.windows = new WindowEvaluator(queries, tiers);
+    this.queue = new EvaluationQueue(() -> list(Set.of()), this::get);
     this.evaluator = new Thread(this::run, "alert-evaluator");
     this.evaluator.setDaemon(true);
-    int pending = 0;
-    for (Map.Entry<String, byte[]> e : store.metaWithPrefix(OUTBOX_KEY).entrySet()) {
-      deliver(e.getKey(), e.getValue());
-      pending++;
-    }
+    List<WebhookDelivery> owed = this.store.outbox();
+    owed.forEach(this::deliver);
     LOG.info(
         "{} alert rule(s) loaded{}",
         alerts.size(),
-        pending == 0 ? "" : "; re-sending " + pending + " webhook delivery(ies) left unfinished");
+        owed.isEmpty()
+            ? ""
+            : "; re-sending " + owed.size() + " webhook delivery(ies) left unfinished");
   }
 
   /** Starts evaluating in the background. */
@@ -202,7 +156,7 @@ public final class Alerts implements AutoCloseable {
     registry.register(deliveries);
     registry.register(evaluationErrors);
     registry.register(passSeconds);
-    registry.register(dataDelay);
+    registry.register(queue.dataDelay);
     registry.register(
         GaugeWithCallback.builder()
             .name("aggregator_alerts")
@@ -242,10 +196,9 @@ public final class Alerts implements AutoCloseable {
         id = "al_" + HexFormat.of().formatHex(random);
       } while (alerts.containsKey(id));
       a = Alert.created(id, rule, clock.getAsLong());
-      write(a, List.of(), List.of());
+      store.write(a, List.of(), List.of());
       alerts.put(id, a);
       ruleCount = alerts.size();
-      watchersByType.clear();
     }
     LOG.info("alert {} ({}) created: {}", a.id(), rule.name(), describe(rule));
     wake(a.id());
@@ -293,9 +246,8 @@ public final class Alerts implements AutoCloseable {
         return null;
       }
       edited = current.withRule(rule, clock.getAsLong());
-      write(edited, List.of(), List.of());
+      store.write(edited, List.of(), List.of());
       alerts.put(id, edited);
-      watchersByType.clear();
     }
     LOG.info("alert {} ({}) edited: {}", id, rule.name(), describe(rule));
     wake(id);
@@ -309,40 +261,22 @@ public final class Alerts implements AutoCloseable {
         return false;
       }
       ruleCount = alerts.size();
-      watchersByType.clear();
-      pending.remove(id);
-      pendingForData.remove(id);
-      lastEvaluated.remove(id);
-      lastForData.remove(id);
-      dataWaitingSince.remove(id);
-      try (StoreBatch batch = store.batch()) {
-        batch.deleteMeta(ALERT_KEY + id);
-        for (String key : keys(HISTORY_KEY + id + "/")) {
-          batch.deleteMeta(key);
-        }
-        store.write(batch);
-      } catch (IOException e) {
-        throw new UncheckedIOException("deleting alert " + id, e);
-      }
+      queue.ruleDeleted(id);
+      store.delete(id);
     }
     LOG.info("alert {} deleted", id);
     return true;
   }
 
-  /** The alert's transitions, oldest first (the last {@value #HISTORY_KEPT}); null if no alert. */
+  /**
+   * The alert's transitions, oldest first (the last {@value AlertStore#HISTORY_KEPT}); null if no
+   * alert.
+   */
   public List<Transition> history(String id) {
     if (get(id) == null) {
       return null;
     }
-    try {
-      List<Transition> out = new ArrayList<>();
-      for (byte[] stored : store.metaWithPrefix(HISTORY_KEY + id + "/").values()) {
-        out.add(AlertJson.readTransition(stored));
-      }
-      return out;
-    } catch (IOException e) {
-      throw new UncheckedIOException("reading the history of alert " + id, e);
-    }
+    return store.history(id);
   }
 
   /** How many rules are in each status. */
@@ -416,19 +350,8 @@ public final class Alerts implements AutoCloseable {
    * only notes their event types.
    */
   public void eventsApplied(List<Event> events) {
-    if (ruleCount == 0 || events.isEmpty()) {
-      return;
-    }
-    String last = null;
-    for (Event e : events) {
-      String type = e.eventType();
-      if (type != last) {
-        dirtyTypes.add(type);
-        last = type;
-      }
-    }
-    synchronized (signal) {
-      signal.notifyAll();
+    if (ruleCount > 0 && !events.isEmpty()) {
+      queue.eventsApplied(events);
     }
   }
 
@@ -438,38 +361,23 @@ public final class Alerts implements AutoCloseable {
   }
 
   private void wake(String id) {
-    dirtyRules.add(id);
-    synchronized (signal) {
-      signal.notifyAll();
-    }
+    queue.ruleChanged(id);
   }
 
   private void run() {
-    long nextFull = System.nanoTime();
+    long nextSweep = System.nanoTime();
     while (!closed) {
       try {
-        synchronized (signal) {
-          long wait = (nextFull - System.nanoTime()) / 1_000_000;
-          if (pending.isEmpty()
-              && pendingForData.isEmpty()
-              && dirtyTypes.isEmpty()
-              && dirtyRules.isEmpty()
-              && wait > 0) {
-            signal.wait(wait);
-          }
-        }
+        queue.await((nextSweep - System.nanoTime()) / 1_000_000);
         if (closed) {
           return;
         }
         long started = System.nanoTime();
-        if (started - nextFull >= 0) {
-          synchronized (this) {
-            pending.addAll(alerts.keySet());
-          }
-          nextFull = started + FULL_PASS_MS * 1_000_000;
+        if (started - nextSweep >= 0) {
+          queue.sweep(list(Set.of()).stream().map(Alert::id).toList());
+          nextSweep = started + FULL_PASS_MS * 1_000_000;
         }
-        collectDirty();
-        evaluate(nextSlice(started + PASS_BUDGET_MS * 1_000_000));
+        evaluate(queue.nextSlice(started + PASS_BUDGET_MS * 1_000_000));
         passSeconds.observe((System.nanoTime() - started) / 1e9);
         Thread.sleep(MIN_PASS_GAP_MS); // leaves the cores to ingestion between slices
       } catch (InterruptedException e) {
@@ -480,124 +388,14 @@ public final class Alerts implements AutoCloseable {
     }
   }
 
-  /** Notes the rules that watch a changed event type, and those created or edited. */
-  private void collectDirty() {
-    Set<String> types = drain(dirtyTypes);
-    pending.addAll(drain(dirtyRules));
-    long now = System.nanoTime();
-    for (String type : types) {
-      for (String id : watchers(type)) {
-        pendingForData.add(id);
-        dataWaitingSince.putIfAbsent(id, now);
-      }
-    }
-  }
-
-  /** The ids of the rules that watch {@code type}, worked out once per rule change. */
-  private List<String> watchers(String type) {
-    List<String> ids = watchersByType.get(type);
-    if (ids == null) {
-      synchronized (this) {
-        ids = new ArrayList<>();
-        for (Alert a : alerts.values()) {
-          if (a.rule().watches(type)) {
-            ids.add(a.id());
-          }
-        }
-        watchersByType.put(type, ids);
-      }
-    }
-    return ids;
-  }
-
-  /**
-   * Takes pending rules, most overdue first, as long as {@code deadline} (nanoTime) allows —
-   * lazily: {@link #evaluate} consumes the list as it goes.
-   *
-   * <p>Under a steady load every rule on a busy event type has new data all the time, and one pass
-   * over all of them can take longer than an alert should wait. So a rule pending for new data is
-   * ranked by when it was last evaluated for new data: a rule whose events are rare (a source's
-   * errors, a payment failure) goes ahead of the rules on busy types, which the evaluator cycles
-   * through as fast as it can. Rules pending for the once-a-second sweep (windows slide, {@code
-   * for} elapses, {@code absent} fires on no data) are ranked by when they were last evaluated at
-   * all, so they cannot starve.
-   */
-  private Iterable<Alert> nextSlice(long deadline) {
-    List<Alert> candidates = new ArrayList<>();
-    List<Long> rank = new ArrayList<>();
-    synchronized (this) {
-      Set<String> ids = new java.util.HashSet<>(pending);
-      ids.addAll(pendingForData);
-      for (String id : ids) {
-        Alert a = alerts.get(id);
-        if (a == null) {
-          pending.remove(id);
-          pendingForData.remove(id);
-          continue;
-        }
-        long key = Long.MAX_VALUE;
-        if (pendingForData.contains(id)) {
-          key = lastForData.getOrDefault(id, Long.MIN_VALUE);
-        }
-        if (pending.contains(id)) {
-          key = Math.min(key, lastEvaluated.getOrDefault(id, Long.MIN_VALUE));
-        }
-        candidates.add(a);
-        rank.add(key);
-      }
-    }
-    Integer[] byRank = new Integer[candidates.size()];
-    for (int i = 0; i < byRank.length; i++) {
-      byRank[i] = i;
-    }
-    java.util.Arrays.sort(byRank, Comparator.comparingLong(rank::get));
-    List<Alert> order = new ArrayList<>(byRank.length);
-    for (int i : byRank) {
-      order.add(candidates.get(i));
-    }
-    return () ->
-        new Iterator<>() {
-          private int next;
-
-          @Override
-          public boolean hasNext() {
-            return next < order.size() && (next == 0 || System.nanoTime() - deadline < 0);
-          }
-
-          @Override
-          public Alert next() {
-            Alert a = order.get(next++);
-            pending.remove(a.id());
-            if (pendingForData.remove(a.id())) {
-              long now = System.nanoTime();
-              lastForData.put(a.id(), now);
-              Long since = dataWaitingSince.remove(a.id());
-              if (since != null) {
-                dataDelay.observe((now - since) / 1e9);
-              }
-            }
-            return a;
-          }
-        };
-  }
-
-  private static Set<String> drain(Set<String> set) {
-    Set<String> out = new java.util.HashSet<>();
-    for (Iterator<String> it = set.iterator(); it.hasNext(); ) {
-      out.add(it.next());
-      it.remove();
-    }
-    return out;
-  }
-
   private void evaluate(Iterable<Alert> which) {
     List<Runnable> notifications = new ArrayList<>();
     for (Alert a : which) {
-      lastEvaluated.put(a.id(), System.nanoTime());
+      queue.evaluating(a.id());
       long now = clock.getAsLong();
       Condition.Judgement j;
       try {
-        j = judge(a.rule(), now);
+        j = windows.judge(a.rule(), now);
       } catch (InvalidQueryException e) {
         evaluationErrors.inc();
         LOG.debug("alert {} not evaluated: {}", a.id(), e.getMessage());
@@ -622,80 +420,11 @@ public final class Alerts implements AutoCloseable {
     notifications.forEach(Runnable::run);
   }
 
-  /** The rule's verdict now: its window's value, and the previous window's for rate_of_change. */
-  Condition.Judgement judge(AlertRule rule, long now) throws InvalidQueryException {
-    Double value = windowValue(rule, now, 0);
-    Double previous =
-        rule.condition() == Condition.RATE_OF_CHANGE ? windowValue(rule, now, 1) : null;
-    if (rule.condition() != Condition.ABSENT) {
-      value = orZero(rule.function(), value);
-      previous = orZero(rule.function(), previous);
-    }
-    double threshold = rule.threshold() == null ? 0 : rule.threshold();
-    return rule.condition().judge(value, previous, threshold, rule.recoveryThreshold());
-  }
-
-  /** Counts, sums and unique users of an empty window are 0; its average or p95 is no value. */
-  private static Double orZero(AggregateFunction fn, Double v) {
-    boolean counting =
-        fn == AggregateFunction.COUNT
-            || fn == AggregateFunction.SUM
-            || fn == AggregateFunction.UNIQUE_USERS;
-    return v == null && counting ? Double.valueOf(0) : v;
-  }
-
-  /**
-   * The window {@code windowsBack} windows before the trailing one. It ends with the bucket holding
-   * {@code now}, at the resolution {@link #resolution} picks.
-   */
-  private Double windowValue(AlertRule rule, long now, int windowsBack)
-      throws InvalidQueryException {
-    long window = rule.window().toMillis();
-    Granularity res = resolution(rule);
-    long end = res.bucketStart(now) + res.millis() - windowsBack * window;
-    Query q =
-        new Query(
-            rule.metric(),
-            end - window,
-            end,
-            res,
-            rule.function(),
-            Fill.NONE,
-            rule.filters(),
-            List.of(),
-            1,
-            null);
-    return queries.total(q);
-  }
-
-  /**
-   * The coarsest tier resolution that cuts the window into at least 60 whole buckets — the window's
-   * trailing edge then moves in steps of at most 1/60 of it — or else the finest that can answer.
-   */
-  Granularity resolution(AlertRule rule) {
-    long window = rule.window().toMillis();
-    Granularity finest = null;
-    Granularity best = null;
-    for (Tier t : tiers) {
-      if (t.totalsOnly() && rule.needsFullTier()) {
-        continue;
-      }
-      Granularity res = t.resolution();
-      if (finest == null) {
-        finest = res;
-      }
-      if (window % res.millis() == 0 && window / res.millis() >= 60) {
-        best = res;
-      }
-    }
-    return best != null ? best : finest;
-  }
-
   // ---- storage and notification ---------------------------------------------------------------
 
   /** Stores the alert's new state with its transitions and their deliveries; caller holds lock. */
   private void commit(Alert next, List<Transition> transitions, List<Runnable> notifications) {
-    List<Map.Entry<String, byte[]>> outbox = new ArrayList<>();
+    List<WebhookDelivery> owed = new ArrayList<>();
     List<byte[]> messages = new ArrayList<>();
     long seq = next.transitions() - transitions.size();
     for (Transition t : transitions) {
@@ -707,13 +436,13 @@ public final class Alerts implements AutoCloseable {
           NotifyTarget target = targets.get(i);
           if (target.type() == NotifyTarget.Type.WEBHOOK) {
             String deliveryId = next.id() + "-" + seq + "-" + i;
-            outbox.add(Map.entry(OUTBOX_KEY + deliveryId, outboxEntry(deliveryId, target, body)));
+            owed.add(new WebhookDelivery(deliveryId, target.url(), target.secret(), body));
           }
         }
       }
       seq++;
     }
-    write(next, transitions, outbox);
+    store.write(next, transitions, owed);
     alerts.put(next.id(), next);
     boolean toSockets =
         next.rule().targets().stream().anyMatch(t -> t.type() == NotifyTarget.Type.WEBSOCKET);
@@ -734,62 +463,12 @@ public final class Alerts implements AutoCloseable {
         notifications.add(() -> listeners.forEach(l -> l.accept(message)));
       }
     }
-    for (Map.Entry<String, byte[]> e : outbox) {
-      notifications.add(() -> deliver(e.getKey(), e.getValue()));
+    for (WebhookDelivery d : owed) {
+      notifications.add(() -> deliver(d));
     }
   }
 
-  /** One fsynced batch: the alert, its new transitions (trimming old ones), deliveries owed. */
-  private void write(
-      Alert a, List<Transition> transitions, List<Map.Entry<String, byte[]>> outbox) {
-    try (StoreBatch batch = store.batch()) {
-      batch.putMeta(ALERT_KEY + a.id(), AlertJson.stored(a));
-      long seq = a.transitions() - transitions.size();
-      for (Transition t : transitions) {
-        batch.putMeta(historyKey(a.id(), seq), AlertJson.stored(t));
-        if (seq >= HISTORY_KEPT) {
-          batch.deleteMeta(historyKey(a.id(), seq - HISTORY_KEPT));
-        }
-        seq++;
-      }
-      for (Map.Entry<String, byte[]> e : outbox) {
-        batch.putMeta(e.getKey(), e.getValue());
-      }
-      store.write(batch);
-    } catch (IOException e) {
-      throw new UncheckedIOException("storing alert " + a.id(), e);
-    }
-  }
-
-  private static String historyKey(String id, long seq) {
-    return HISTORY_KEY + id + "/" + String.format("%016x", seq);
-  }
-
-  private static byte[] outboxEntry(String deliveryId, NotifyTarget target, byte[] body) {
-    ObjectNode o = AlertJson.MAPPER.createObjectNode();
-    o.put("deliveryId", deliveryId);
-    o.put("url", target.url().toString());
-    if (target.secret() != null) {
-      o.put("secret", target.secret());
-    }
-    o.put("body", body);
-    return AlertJson.bytes(o);
-  }
-
-  private void deliver(String key, byte[] entry) {
-    JsonNode o = AlertJson.tree(entry);
-    byte[] body;
-    try {
-      body = o.get("body").binaryValue();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    WebhookDelivery d =
-        new WebhookDelivery(
-            o.get("deliveryId").asText(),
-            java.net.URI.create(o.get("url").asText()),
-            o.hasNonNull("secret") ? o.get("secret").asText() : null,
-            body);
+  private void deliver(WebhookDelivery d) {
     webhooks
         .send(d)
         .whenComplete(
@@ -799,21 +478,12 @@ public final class Alerts implements AutoCloseable {
               if (closed) {
                 return; // the store may be gone; the outbox keeps it for the next start
               }
-              try (StoreBatch batch = store.batch()) {
-                batch.deleteMeta(key);
-                store.write(batch);
+              try {
+                store.finished(d.deliveryId());
               } catch (IOException | RuntimeException e) {
                 LOG.warn("could not clear delivered webhook {}: {}", d.deliveryId(), e.toString());
               }
             });
-  }
-
-  private List<String> keys(String prefix) {
-    try {
-      return new ArrayList<>(store.metaWithPrefix(prefix).keySet());
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
   }
 
   private void checkAgainstCatalog(AlertRule rule) throws InvalidRuleException {
