@@ -41,6 +41,9 @@ public final class Durations {
   /** The shortest exact form: {@code 90s} stays {@code 90s}, {@code 6h} prints {@code 6h}. */
   public static String format(Duration d) {
     long ms = d.toMillis();
+    if (ms == 0) {
+      return "0s";
+    }
     long[] units = {604_800_000L, 86_400_000L, 3_600_000L, 60_000L, 1_000L};
     String[] names = {"w", "d", "h", "m", "s"};
     for (int i = 0; i < units.length; i++) {

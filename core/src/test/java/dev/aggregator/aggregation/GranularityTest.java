@@ -61,6 +61,7 @@ class GranularityTest {
     assertThat(Durations.format(Duration.ofSeconds(90))).isEqualTo("90s");
     assertThat(Durations.format(Duration.ofDays(14))).isEqualTo("2w");
     assertThat(Durations.format(Duration.ofMillis(1500))).isEqualTo("1500ms");
+    assertThat(Durations.format(Duration.ZERO)).isEqualTo("0s");
     assertThat(Durations.parse("250ms")).isEqualTo(Duration.ofMillis(250));
   }
 }
