@@ -132,7 +132,7 @@ public final class Aggregator implements AutoCloseable {
             webhookPolicy,
             new WebhookSender(webhookPolicy, WebhookSender.Options.defaults()),
             config.maxAlerts());
-    runner.onApplied(alerts::eventsApplied);
+    runner.addListener(alerts::eventsApplied);
     alerts.start();
   }
 

@@ -379,4 +379,15 @@ public final class Catalog {
     in.readFully(utf8);
     return new String(utf8, java.nio.charset.StandardCharsets.UTF_8);
   }
+
+  /**
+   * Whether {@code metric} can be a metric of {@code eventType} — the type itself, {@code
+   * <type>_count} or {@code <type>_<field>} — so that new events of the type may change it.
+   */
+  public static boolean isMetricOf(String metric, String eventType) {
+    return metric.equals(eventType)
+        || (metric.length() > eventType.length()
+            && metric.startsWith(eventType)
+            && metric.charAt(eventType.length()) == '_');
+  }
 }

@@ -1,5 +1,6 @@
 package dev.aggregator.alerting;
 
+import dev.aggregator.aggregation.Catalog;
 import dev.aggregator.query.AggregateFunction;
 import java.time.Duration;
 import java.util.List;
@@ -40,9 +41,6 @@ public record AlertRule(
 
   /** Whether a change to {@code eventType}'s rows can change this rule's value. */
   public boolean watches(String eventType) {
-    return metric.equals(eventType)
-        || (metric.length() > eventType.length()
-            && metric.startsWith(eventType)
-            && metric.charAt(eventType.length()) == '_');
+    return Catalog.isMetricOf(metric, eventType);
   }
 }

@@ -46,7 +46,8 @@ public final class AggregationRunner implements AutoCloseable {
   private final Thread thread;
   private volatile boolean closed;
   private volatile long appliedUpTo = -1;
-  private volatile Consumer<List<Event>> onApplied = events -> {};
+  private final List<Consumer<List<Event>>> listeners =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
 
   public AggregationRunner(
       RollupEngine engine, Lifecycle lifecycle, DeadLetterLog deadLetters, LongSupplier nowMillis) {
@@ -60,10 +61,11 @@ public final class AggregationRunner implements AutoCloseable {
 
   /**
    * Hears of every batch once it is aggregated (visible to queries), on the aggregation thread: the
-   * alert evaluator notes which event types changed. Not called for replayed events.
+   * alert evaluator and the live subscriptions note which event types changed, and must return at
+   * once. Not called for replayed events.
    */
-  public void onApplied(Consumer<List<Event>> listener) {
-    this.onApplied = listener;
+  public void addListener(Consumer<List<Event>> listener) {
+    listeners.add(listener);
   }
 
   /** Starts the thread; call after {@link #replay} is done. */
@@ -150,7 +152,9 @@ public final class AggregationRunner implements AutoCloseable {
     lifecycle.expired(counts[Outcome.EXPIRED.ordinal()]);
     lifecycle.failed(counts[Outcome.FAILED.ordinal()]);
     appliedUpTo = b.firstSequence() + n - 1;
-    onApplied.accept(b.events());
+    for (Consumer<List<Event>> listener : listeners) {
+      listener.accept(b.events());
+    }
   }
 
   private void deadLetter(long sequence, Event e, Outcome outcome, long now) {

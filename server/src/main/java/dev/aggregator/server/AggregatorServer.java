@@ -28,11 +28,13 @@ public final class AggregatorServer implements AutoCloseable {
   private final Aggregator agg;
   private final Vertx vertx;
   private final int port;
+  private final Routes routes;
 
-  private AggregatorServer(Aggregator agg, Vertx vertx, int port) {
+  private AggregatorServer(Aggregator agg, Vertx vertx, int port, Routes routes) {
     this.agg = agg;
     this.vertx = vertx;
     this.port = port;
+    this.routes = routes;
   }
 
   /** Opens the engine and starts listening; returns once requests are served. */
@@ -45,7 +47,14 @@ public final class AggregatorServer implements AutoCloseable {
     IngestRate rate = new IngestRate(agg.lifecycle()::aggregatedTotal);
     vertx.setPeriodic(1000, id -> rate.sample(System.currentTimeMillis()));
     Routes routes =
-        new Routes(vertx, agg, registry, rate, config.maxIngestRequests(), config.maxQueries());
+        new Routes(
+            vertx,
+            agg,
+            registry,
+            rate,
+            config.maxIngestRequests(),
+            config.maxQueries(),
+            config.allowedOrigins());
     // One server per event loop, deployed together: Vert.x spreads connections over them, and
     // instances of one deployment share the port, including a random one picked for port 0.
     int instances = Math.max(1, Runtime.getRuntime().availableProcessors());
@@ -70,11 +79,16 @@ public final class AggregatorServer implements AutoCloseable {
           "cannot listen on " + config.host() + ":" + config.port() + ": " + cause.getMessage(),
           cause);
     }
-    return new AggregatorServer(agg, vertx, deployed.get(0).actualPort());
+    return new AggregatorServer(agg, vertx, deployed.get(0).actualPort(), routes);
   }
 
   public int port() {
     return port;
+  }
+
+  /** WebSocket clients connected to {@code /ws/analytics}. */
+  public int liveClients() {
+    return routes.sockets().clients();
   }
 
   public Aggregator aggregator() {

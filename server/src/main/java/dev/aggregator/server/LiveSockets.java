@@ -1,9 +1,24 @@
 package dev.aggregator.server;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.TextNode;
+import dev.aggregator.Aggregator;
+import dev.aggregator.aggregation.Catalog;
+import dev.aggregator.event.Event;
+import dev.aggregator.live.AnswerDiff;
+import dev.aggregator.query.InvalidQueryException;
+import dev.aggregator.query.QueryResult;
 import io.vertx.core.Vertx;
+import io.vertx.core.WorkerExecutor;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.ServerWebSocket;
 import io.vertx.ext.web.RoutingContext;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -11,74 +26,352 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@code /ws/analytics}: the WebSocket clients, and what is pushed to them — alert transitions as
- * {@code {"type":"alert",...}} messages.
+ * {@code /ws/analytics}: live query subscriptions and alert messages (DESIGN §7).
  *
- * <p>A slow client never holds anyone up: a message is written only if the client's write queue has
- * room; one that falls a whole queue behind is closed with a reason, to reconnect and re-read the
- * state. Every 30 s a ping keeps idle connections (and proxies) alive.
+ * <p>A client sends {@code {"type":"subscribe","id":"s1","query":{...GET /query's parameters...}}}
+ * and gets {@code {"type":"snapshot","id":"s1","result":{...GET /query's answer...}}}, then, at
+ * most every {@value #UPDATE_MS} ms and only when events of the metric's type were aggregated,
+ * {@code {"type":"update","id":"s1","result":{...}}} holding just the buckets that changed (late
+ * corrections included) in the same shape; applying them by timestamp, per series, to the snapshot
+ * gives the current answer. Relative times ({@code start=now-1h}) slide: each update re-reads the
+ * range. {@code {"type":"unsubscribe","id":"s1"}} ends one. A bad message gets {@code
+ * {"type":"error","id":...,"message":...}} and the connection stays open. Alert transitions come as
+ * {@code {"type":"alert",...}}.
+ *
+ * <p>A slow client never holds anyone up: while its write queue is full its updates wait and
+ * coalesce (the next one carries every change since the last sent); once it has been full for
+ * {@value #SLOW_CLIENT_MS} ms the client is disconnected with a reason. Every 30 s a ping keeps
+ * idle connections (and proxies) alive.
  */
 final class LiveSockets {
   private static final Logger LOG = LoggerFactory.getLogger(LiveSockets.class);
   static final long HEARTBEAT_MS = 30_000;
+  static final long UPDATE_MS = 250;
+  static final long SLOW_CLIENT_MS = 5_000;
+  static final int MAX_SUBSCRIPTIONS = 100;
 
-  /** Bytes queued for one client at most before it counts as too slow. */
+  /** Bytes queued for one client before its updates wait. */
   static final int MAX_QUEUED_BYTES = 1 << 20;
 
-  private final Set<ServerWebSocket> sockets = ConcurrentHashMap.newKeySet();
+  private final Aggregator agg;
+  private final WorkerExecutor workers;
+  private final Map<ServerWebSocket, Client> clients = new ConcurrentHashMap<>();
+  private final Set<String> changedTypes = ConcurrentHashMap.newKeySet();
+  private final List<String> allowedOrigins;
 
-  LiveSockets(Vertx vertx) {
+  /** One connection: its subscriptions, and since when its queue has been full (0: it is not). */
+  private static final class Client {
+    final Map<String, Subscription> subscriptions = new ConcurrentHashMap<>();
+    volatile long fullSince;
+  }
+
+  /** One subscription: its query's parameters, what was sent, whether an update is due. */
+  private static final class Subscription {
+    final String id;
+    final Map<String, List<String>> params;
+    final String metric;
+    final AnswerDiff diff = new AnswerDiff();
+    volatile boolean due;
+    volatile boolean running;
+
+    Subscription(String id, Map<String, List<String>> params) {
+      this.id = id;
+      this.params = params;
+      this.metric = params.get("metric").get(0);
+    }
+  }
+
+  /**
+   * @param allowedOrigins web origins that may connect ({@code *}: any); empty: only pages the
+   *     server itself serves (the Origin's host equals the request's Host)
+   */
+  LiveSockets(Vertx vertx, Aggregator agg, WorkerExecutor workers, List<String> allowedOrigins) {
+    this.agg = agg;
+    this.workers = workers;
+    this.allowedOrigins = List.copyOf(allowedOrigins);
+    agg.runner().addListener(this::eventsApplied);
     vertx.setPeriodic(
         HEARTBEAT_MS,
         id -> {
-          for (ServerWebSocket ws : sockets) {
+          for (ServerWebSocket ws : clients.keySet()) {
             ws.writePing(Buffer.buffer("hb"));
           }
         });
+    vertx.setPeriodic(UPDATE_MS, id -> updateAll());
   }
 
-  /** Upgrades {@code GET /ws/analytics}. */
+  /**
+   * Upgrades {@code GET /ws/analytics}. A browser always sends {@code Origin}: a page of another
+   * site must not use a visitor's access to this server (cross-site WebSocket hijacking), so an
+   * origin not allowed gets 403. Clients that are not browsers send none and are let in.
+   */
   void upgrade(RoutingContext ctx) {
+    String origin = ctx.request().getHeader("Origin");
+    if (origin != null && !originAllowed(origin, ctx.request().getHeader("Host"))) {
+      Http.error(
+          ctx,
+          403,
+          "origin_not_allowed",
+          "WebSocket connections from " + origin + " are not allowed; see allowedOrigins");
+      return;
+    }
     ctx.request()
         .toWebSocket()
         .onSuccess(
             ws -> {
               ws.setWriteQueueMaxSize(MAX_QUEUED_BYTES);
-              sockets.add(ws);
-              ws.closeHandler(v -> sockets.remove(ws));
-              ws.exceptionHandler(e -> sockets.remove(ws));
-              ws.textMessageHandler(
-                  text ->
-                      ws.writeTextMessage(
-                          Http.JSON
-                              .createObjectNode()
-                              .put("type", "error")
-                              .put(
-                                  "message",
-                                  "this server pushes alert messages; it accepts no messages yet")
-                              .toString()));
+              clients.put(ws, new Client());
+              ws.closeHandler(v -> clients.remove(ws));
+              ws.exceptionHandler(e -> clients.remove(ws));
+              ws.textMessageHandler(text -> onMessage(ws, text));
             })
         .onFailure(e -> LOG.debug("WebSocket upgrade failed: {}", e.toString()));
   }
 
-  /** Sends {@code message} (UTF-8 JSON) to every client; cuts off the ones too far behind. */
+  private boolean originAllowed(String origin, String host) {
+    if (allowedOrigins.contains("*") || allowedOrigins.contains(origin)) {
+      return true;
+    }
+    if (!allowedOrigins.isEmpty() || host == null) {
+      return false;
+    }
+    try {
+      java.net.URI u = java.net.URI.create(origin);
+      String authority = u.getRawAuthority();
+      return authority != null && authority.equalsIgnoreCase(host);
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
+  }
+
+  /** Sends an alert message (UTF-8 JSON) to every client that keeps up. */
   void broadcast(byte[] message) {
-    String text = new String(message, java.nio.charset.StandardCharsets.UTF_8);
-    for (ServerWebSocket ws : sockets) {
-      if (ws.writeQueueFull()) {
-        sockets.remove(ws);
-        ws.close((short) 1008, "too slow: more than " + MAX_QUEUED_BYTES + " bytes queued");
-        continue;
+    String text = new String(message, StandardCharsets.UTF_8);
+    for (ServerWebSocket ws : clients.keySet()) {
+      if (keepsUp(ws)) {
+        ws.writeTextMessage(text);
       }
-      ws.writeTextMessage(text);
     }
   }
 
   int clients() {
-    return sockets.size();
+    return clients.size();
   }
 
-  Map<String, Object> describe() {
-    return Map.of("clients", sockets.size());
+  private void eventsApplied(List<Event> events) {
+    if (clients.isEmpty()) {
+      return;
+    }
+    String last = null;
+    for (Event e : events) {
+      if (e.eventType() != last) {
+        last = e.eventType();
+        changedTypes.add(last);
+      }
+    }
+  }
+
+  // ---- client messages ------------------------------------------------------------------------
+
+  private void onMessage(ServerWebSocket ws, String text) {
+    Client client = clients.get(ws);
+    if (client == null) {
+      return;
+    }
+    JsonNode msg;
+    try {
+      msg = Http.JSON.readTree(text);
+    } catch (IOException e) {
+      error(ws, null, "not JSON: send {\"type\":\"subscribe\",\"id\":...,\"query\":{...}}");
+      return;
+    }
+    String id = msg.path("id").isTextual() ? msg.get("id").asText() : null;
+    switch (msg.path("type").asText("")) {
+      case "subscribe" -> subscribe(ws, client, id, msg.get("query"));
+      case "unsubscribe" -> {
+        if (id == null || client.subscriptions.remove(id) == null) {
+          error(ws, id, "no subscription " + id);
+        } else {
+          send(ws, message("unsubscribed", id));
+        }
+      }
+      default ->
+          error(ws, id, "unknown message type; send subscribe or unsubscribe (with an \"id\")");
+    }
+  }
+
+  private void subscribe(ServerWebSocket ws, Client client, String id, JsonNode query) {
+    if (id == null || id.isEmpty() || id.length() > 100) {
+      error(ws, id, "a subscription needs an \"id\": a string of 1 to 100 characters");
+      return;
+    }
+    if (client.subscriptions.containsKey(id)) {
+      error(ws, id, "subscription " + id + " exists; unsubscribe it first");
+      return;
+    }
+    if (!keepsUp(ws)) {
+      error(ws, id, "read the messages already sent before subscribing again");
+      return;
+    }
+    if (client.subscriptions.size() >= MAX_SUBSCRIPTIONS) {
+      error(ws, id, "at most " + MAX_SUBSCRIPTIONS + " subscriptions per connection");
+      return;
+    }
+    Map<String, List<String>> params = params(query);
+    if (params == null || !params.containsKey("metric")) {
+      error(
+          ws,
+          id,
+          "\"query\" must be an object of GET /api/analytics/query's parameters, with a metric");
+      return;
+    }
+    Subscription sub = new Subscription(id, params);
+    sub.running = true;
+    workers
+        .executeBlocking(
+            () -> {
+              QueryResult answer = run(sub);
+              sub.diff.sent(answer);
+              return answer;
+            },
+            false)
+        .onComplete(
+            done -> {
+              sub.running = false;
+              if (done.succeeded()) {
+                client.subscriptions.put(id, sub);
+                send(ws, result("snapshot", id, done.result()));
+              } else if (done.cause() instanceof InvalidQueryException e) {
+                error(ws, id, e.parameter() + ": " + e.getMessage());
+              } else {
+                LOG.error("subscription {} failed", id, done.cause());
+                error(ws, id, "the query failed; it has been logged");
+              }
+            });
+  }
+
+  /** The query object as request parameters: strings, numbers, or lists of them (filters). */
+  private static Map<String, List<String>> params(JsonNode query) {
+    if (query == null || !query.isObject()) {
+      return null;
+    }
+    Map<String, List<String>> params = new LinkedHashMap<>();
+    for (Map.Entry<String, JsonNode> f : query.properties()) {
+      List<String> values = new ArrayList<>();
+      if (f.getValue().isArray()) {
+        f.getValue().forEach(v -> values.add(v.asText()));
+      } else if (f.getValue().isValueNode()) {
+        values.add(f.getValue().asText());
+      } else {
+        return null;
+      }
+      params.put(f.getKey(), List.copyOf(values));
+    }
+    return params;
+  }
+
+  private QueryResult run(Subscription sub) throws InvalidQueryException {
+    return agg.queries()
+        .run(agg.queryParser().parse(name -> sub.params.getOrDefault(name, List.of())));
+  }
+
+  // ---- updates --------------------------------------------------------------------------------
+
+  /** Every {@value #UPDATE_MS} ms: re-reads the subscriptions whose metric saw events, in turn. */
+  private void updateAll() {
+    List<String> types = new ArrayList<>(changedTypes);
+    changedTypes.removeAll(types);
+    for (Map.Entry<ServerWebSocket, Client> e : clients.entrySet()) {
+      ServerWebSocket ws = e.getKey();
+      for (Subscription sub : e.getValue().subscriptions.values()) {
+        for (String type : types) {
+          if (Catalog.isMetricOf(sub.metric, type)) {
+            sub.due = true;
+            break;
+          }
+        }
+        if (sub.due && !sub.running && keepsUp(ws)) {
+          update(ws, sub);
+        }
+      }
+    }
+  }
+
+  private void update(ServerWebSocket ws, Subscription sub) {
+    sub.due = false;
+    sub.running = true;
+    workers
+        .executeBlocking(() -> sub.diff.changes(run(sub)), false)
+        .onComplete(
+            done -> {
+              sub.running = false;
+              if (done.succeeded()) {
+                if (!AnswerDiff.isEmpty(done.result())) {
+                  send(ws, result("update", sub.id, done.result()));
+                }
+              } else {
+                LOG.debug("update of subscription {} failed: {}", sub.id, done.cause().toString());
+              }
+            });
+  }
+
+  /**
+   * Whether the client's queue has room; a client whose queue has been full for {@value
+   * #SLOW_CLIENT_MS} ms is disconnected with a reason.
+   */
+  private boolean keepsUp(ServerWebSocket ws) {
+    Client client = clients.get(ws);
+    if (client == null) {
+      return false;
+    }
+    if (!ws.writeQueueFull()) {
+      client.fullSince = 0;
+      return true;
+    }
+    long now = System.currentTimeMillis();
+    if (client.fullSince == 0) {
+      client.fullSince = now;
+    } else if (now - client.fullSince > SLOW_CLIENT_MS) {
+      clients.remove(ws);
+      LOG.info("disconnecting a WebSocket client that has not read for {} ms", SLOW_CLIENT_MS);
+      ws.close(
+          (short) 1008,
+          "too slow: more than "
+              + MAX_QUEUED_BYTES
+              + " bytes unread for "
+              + SLOW_CLIENT_MS
+              + " ms");
+    }
+    return false;
+  }
+
+  // ---- messages -------------------------------------------------------------------------------
+
+  /** {@code {"type","id","result"}}, the result in GET /api/analytics/query's shape. */
+  private static String result(String type, String id, QueryResult r) {
+    return "{\"type\":\""
+        + type
+        + "\",\"id\":"
+        + TextNode.valueOf(id)
+        + ",\"result\":"
+        + new String(QueryHandlers.write(r), StandardCharsets.UTF_8)
+        + "}";
+  }
+
+  private static ObjectNode message(String type, String id) {
+    ObjectNode o = Http.JSON.createObjectNode();
+    o.put("type", type);
+    if (id != null) {
+      o.put("id", id);
+    }
+    return o;
+  }
+
+  private static void error(ServerWebSocket ws, String id, String text) {
+    send(ws, message("error", id).put("message", text));
+  }
+
+  private static void send(ServerWebSocket ws, Object message) {
+    ws.writeTextMessage(message.toString());
   }
 }

@@ -10,6 +10,7 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,6 +38,7 @@ final class Routes {
   static final long ALERT_BYTES = 64 * 1024;
 
   private final Router router;
+  private final LiveSockets sockets;
 
   Routes(
       Vertx vertx,
@@ -44,7 +46,8 @@ final class Routes {
       PrometheusRegistry registry,
       IngestRate rate,
       int maxIngestRequests,
-      int maxQueries) {
+      int maxQueries,
+      List<String> allowedOrigins) {
     registry.register(latency);
     IngestLimits limits = agg.config().limits();
     IngestHandlers ingest = new IngestHandlers(agg);
@@ -57,7 +60,8 @@ final class Routes {
     OpsHandlers ops = new OpsHandlers(agg, registry, rate);
     AlertHandlers alerts =
         new AlertHandlers(agg.alerts(), vertx.createSharedWorkerExecutor("alerts", 2));
-    LiveSockets sockets = new LiveSockets(vertx);
+    sockets =
+        new LiveSockets(vertx, agg, vertx.createSharedWorkerExecutor("live", 2), allowedOrigins);
     agg.alerts().addListener(sockets::broadcast);
     router = Router.router(vertx);
     timeEveryRequest();
@@ -118,6 +122,10 @@ final class Routes {
 
   Router router() {
     return router;
+  }
+
+  LiveSockets sockets() {
+    return sockets;
   }
 
   private static BodyHandler body(long limit) {

@@ -10,7 +10,9 @@ import java.io.IOException;
 import java.io.Reader;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.EnumMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 
@@ -23,7 +25,12 @@ import java.util.Properties;
  * }</pre>
  */
 public record ServerConfig(
-    String host, int port, int maxIngestRequests, int maxQueries, EngineConfig engine) {
+    String host,
+    int port,
+    int maxIngestRequests,
+    int maxQueries,
+    List<String> allowedOrigins,
+    EngineConfig engine) {
 
   /** A setting that cannot be used, with a sentence saying which and why. */
   public static final class ConfigException extends Exception {
@@ -146,6 +153,10 @@ public record ServerConfig(
         intIn(v, Setting.PORT, 0, 65_535),
         intIn(v, Setting.MAX_INGEST_REQUESTS, 1, 100_000),
         intIn(v, Setting.MAX_QUERIES, 1, 100_000),
+        Arrays.stream(v.get(Setting.ALLOWED_ORIGINS).split(","))
+            .map(String::strip)
+            .filter(o -> !o.isEmpty())
+            .toList(),
         engine);
   }
 

@@ -58,6 +58,10 @@ enum Setting {
       "Log kept behind the last checkpoint (for dedup after a restart), at most"),
   MAX_QUERY_POINTS("maxQueryPoints", "11000", "Output buckets one query may span, at most"),
   MAX_ALERTS("maxAlerts", "10000", "Alert rules at most"),
+  ALLOWED_ORIGINS(
+      "allowedOrigins",
+      "",
+      "Web origins allowed to open /ws/analytics (comma list, e.g. https://dash.example.com, or *); empty: the server's own origin only"),
   WEBHOOK_ALLOW(
       "webhookAllow",
       "",

@@ -1,0 +1,193 @@
+package dev.aggregator.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.aggregator.event.Timestamps;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Live subscriptions on {@code /ws/analytics}, against the real server. */
+class LiveSocketTest {
+  private static final String QUERY =
+      "{\"metric\":\"click_count\",\"function\":\"count\",\"start\":\"now-1h\",\"granularity\":\"1m\"}";
+
+  @TempDir Path dir;
+  private AggregatorServer server;
+  private TestClient client;
+  private final long now = System.currentTimeMillis();
+  private final AtomicInteger ids = new AtomicInteger();
+
+  @BeforeEach
+  void start() throws Exception {
+    server =
+        AggregatorServer.start(
+            ServerConfig.load(
+                new String[0],
+                Map.of("AGGREGATOR_DATA_DIR", dir.toString(), "AGGREGATOR_PORT", "0")));
+    client = new TestClient(server.port());
+  }
+
+  @AfterEach
+  void stop() {
+    server.close();
+  }
+
+  private void click(long at) {
+    TestClient.Reply r =
+        client.postJson(
+            "/api/events",
+            "{\"id\":\"c"
+                + ids.incrementAndGet()
+                + "\",\"eventType\":\"click\",\"timestamp\":"
+                + at
+                + "}");
+    assertThat(r.status()).isEqualTo(202);
+  }
+
+  /** The answer of GET /query for the subscription's parameters, as timestamp → value. */
+  private Map<String, Double> queried() {
+    return points(
+        client
+            .get(
+                "/api/analytics/query?metric=click_count&function=count&start=now-1h"
+                    + "&granularity=1m")
+            .json());
+  }
+
+  private static Map<String, Double> points(JsonNode result) {
+    Map<String, Double> out = new TreeMap<>();
+    result
+        .get("data")
+        .forEach(p -> out.put(p.get("timestamp").asText(), p.get("value").asDouble()));
+    return out;
+  }
+
+  @Test
+  void aSnapshotThenUpdatesAddUpToTheQueryAnswerLateCorrectionsIncluded() throws Exception {
+    click(now - 120_000);
+    click(now - 60_000);
+    click(now - 60_000);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (queried().values().stream().mapToDouble(d -> d).sum() < 3
+        && System.nanoTime() < deadline) {
+      Thread.sleep(10);
+    }
+    try (WsClient ws = new WsClient(server.port(), true)) {
+      ws.send("{\"type\":\"subscribe\",\"id\":\"s1\",\"query\":" + QUERY + "}");
+      JsonNode snapshot = ws.next(WsClient.type("snapshot", "s1"));
+      Map<String, Double> held = points(snapshot.get("result"));
+      assertThat(held).isEqualTo(queried());
+      assertThat(snapshot.get("result").get("metric").asText()).isEqualTo("click_count");
+
+      click(now);
+      click(now - 30 * 60_000); // late: corrects a bucket half an hour back
+      String lateBucket = Timestamps.format(Math.floorDiv(now - 30 * 60_000, 60_000) * 60_000);
+      boolean sawLate = false;
+      while (!held.equals(queried()) || !sawLate) {
+        JsonNode update = ws.next(WsClient.type("update", "s1"));
+        Map<String, Double> changed = points(update.get("result"));
+        assertThat(changed).as("an update carries only changed buckets").isNotEmpty();
+        sawLate |= changed.containsKey(lateBucket);
+        held.putAll(changed);
+      }
+      assertThat(held).isEqualTo(queried());
+      assertThat(held.get(lateBucket)).isEqualTo(1.0);
+
+      ws.send("{\"type\":\"unsubscribe\",\"id\":\"s1\"}");
+      ws.next(WsClient.type("unsubscribed", "s1"));
+      click(now);
+      Thread.sleep(3 * LiveSockets.UPDATE_MS);
+      assertThat(ws.messages).noneMatch(m -> m.path("type").asText().equals("update"));
+    }
+  }
+
+  @Test
+  void onlyTheServersOwnOriginMayConnectByDefault() throws Exception {
+    try (WsClient own = new WsClient(server.port(), true, "http://127.0.0.1:" + server.port())) {
+      own.send("{\"type\":\"subscribe\",\"id\":\"s\",\"query\":" + QUERY + "}");
+      own.next(WsClient.type("snapshot", "s"));
+    }
+    assertThatThrownBy(() -> new WsClient(server.port(), true, "https://evil.example"))
+        .cause()
+        .isInstanceOfSatisfying(
+            java.net.http.WebSocketHandshakeException.class,
+            e -> assertThat(e.getResponse().statusCode()).isEqualTo(403));
+  }
+
+  @Test
+  void badMessagesGetErrorsAndTheConnectionStaysOpen() throws Exception {
+    try (WsClient ws = new WsClient(server.port(), true)) {
+      ws.send("not json");
+      assertThat(ws.next(m -> true).get("type").asText()).isEqualTo("error");
+      ws.send("{\"type\":\"subscribe\",\"query\":" + QUERY + "}");
+      assertThat(ws.next(m -> true).get("message").asText()).contains("\"id\"");
+      ws.send(
+          "{\"type\":\"subscribe\",\"id\":\"bad\",\"query\":{\"metric\":\"click\",\"granularity\":\"2m\"}}");
+      JsonNode bad = ws.next(WsClient.type("error", "bad"));
+      assertThat(bad.get("message").asText()).startsWith("granularity: ");
+      ws.send("{\"type\":\"subscribe\",\"id\":\"q\",\"query\":[1]}");
+      assertThat(ws.next(WsClient.type("error", "q")).get("message").asText()).contains("object");
+      ws.send("{\"type\":\"shout\",\"id\":\"x\"}");
+      assertThat(ws.next(WsClient.type("error", "x")).get("message").asText())
+          .contains("unknown message type");
+      ws.send("{\"type\":\"unsubscribe\",\"id\":\"nothing\"}");
+      ws.next(WsClient.type("error", "nothing"));
+
+      ws.send("{\"type\":\"subscribe\",\"id\":\"ok\",\"query\":" + QUERY + "}");
+      ws.next(WsClient.type("snapshot", "ok"));
+      ws.send("{\"type\":\"subscribe\",\"id\":\"ok\",\"query\":" + QUERY + "}");
+      assertThat(ws.next(WsClient.type("error", "ok")).get("message").asText()).contains("exists");
+    }
+  }
+
+  @Test
+  void aClientThatStopsReadingIsCutOffWhileOthersKeepReceiving() throws Exception {
+    String big =
+        "{\"metric\":\"click_count\",\"start\":\"now-3h\",\"granularity\":\"1s\",\"fill\":\"zero\"}";
+    AtomicBoolean ingesting = new AtomicBoolean(true);
+    Thread clicks =
+        new Thread(
+            () -> {
+              while (ingesting.get()) {
+                click(System.currentTimeMillis());
+                try {
+                  Thread.sleep(50);
+                } catch (InterruptedException e) {
+                  return;
+                }
+              }
+            });
+    try (WsClient slow = new WsClient(server.port(), false);
+        WsClient fast = new WsClient(server.port(), true)) {
+      fast.send("{\"type\":\"subscribe\",\"id\":\"f\",\"query\":" + QUERY + "}");
+      fast.next(WsClient.type("snapshot", "f"));
+      for (int i = 0; i < 60; i++) { // ~500 KB a snapshot, none of them read
+        slow.send("{\"type\":\"subscribe\",\"id\":\"s" + i + "\",\"query\":" + big + "}");
+      }
+      clicks.start();
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      while (server.liveClients() > 1 && System.nanoTime() < deadline) {
+        Thread.sleep(50);
+      }
+      assertThat(server.liveClients()).as("the slow client was cut off").isEqualTo(1);
+      slow.readAll(); // what it finally reads ends with the reason
+      assertThat(slow.closed.get(30, TimeUnit.SECONDS)).startsWith("1008 too slow");
+
+      fast.messages.clear();
+      fast.next(WsClient.type("update", "f"));
+    } finally {
+      ingesting.set(false);
+      clicks.join();
+    }
+  }
+}
