@@ -78,6 +78,8 @@ public final class Alerts implements AutoCloseable {
   private final List<Consumer<byte[]>> listeners = new CopyOnWriteArrayList<>();
   private final Thread evaluator;
   private volatile boolean closed;
+  private final java.util.concurrent.atomic.AtomicInteger pendingDeliveries =
+      new java.util.concurrent.atomic.AtomicInteger();
   private volatile int ruleCount;
 
   private final Counter transitionsTotal =
@@ -468,7 +470,13 @@ public final class Alerts implements AutoCloseable {
     }
   }
 
+  /** Webhook deliveries owed and not finished yet (in the outbox). */
+  public int pendingDeliveries() {
+    return pendingDeliveries.get();
+  }
+
   private void deliver(WebhookDelivery d) {
+    pendingDeliveries.incrementAndGet();
     webhooks
         .send(d)
         .whenComplete(
@@ -482,6 +490,8 @@ public final class Alerts implements AutoCloseable {
                 store.finished(d.deliveryId());
               } catch (IOException | RuntimeException e) {
                 LOG.warn("could not clear delivered webhook {}: {}", d.deliveryId(), e.toString());
+              } finally {
+                pendingDeliveries.decrementAndGet();
               }
             });
   }

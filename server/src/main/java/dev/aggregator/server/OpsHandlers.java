@@ -34,20 +34,7 @@ final class OpsHandlers {
   /** Up, degraded (pipeline over 80% full or aggregation behind) or failed (the log refuses). */
   void health(RoutingContext ctx) {
     LogStats log = agg.log().stats();
-    long inFlight = agg.pipeline().inFlight();
-    long capacity = agg.pipeline().maxInFlight();
-    long lag = agg.runner().lagMillis();
-    String status =
-        log.failed() ? "failed" : inFlight * 5 >= capacity * 4 || lag > 1_000 ? "degraded" : "up";
-
-    Map<String, Object> out = new LinkedHashMap<>();
-    out.put("status", status);
-    out.put("uptimeSeconds", (System.currentTimeMillis() - startedAt) / 1000);
-    out.put("eventsPerSecond", Math.round(rate.perSecond()));
-    out.put("queueDepth", inFlight);
-    out.put("queueCapacity", capacity);
-    out.put("lagMillis", lag);
-    out.put("lifecycle", agg.lifecycle().snapshot());
+    Map<String, Object> out = ingest();
 
     Map<String, Object> wal = new LinkedHashMap<>();
     wal.put("nextSequence", log.nextSequence());
@@ -87,6 +74,7 @@ final class OpsHandlers {
 
     Map<String, Object> alerts = new LinkedHashMap<>();
     agg.alerts().counts().forEach((s, n) -> alerts.put(s.wire(), n));
+    alerts.put("webhooksPending", agg.alerts().pendingDeliveries());
     out.put("alerts", alerts);
 
     Map<String, Object> dead = new LinkedHashMap<>();
@@ -96,6 +84,42 @@ final class OpsHandlers {
     out.put("deadLetters", dead);
 
     Http.json(ctx, log.failed() ? 503 : 200, out);
+  }
+
+  /** Status, rate, queue, lag and lifecycle counts: the head of health, and the dashboard's. */
+  Map<String, Object> ingest() {
+    LogStats log = agg.log().stats();
+    long inFlight = agg.pipeline().inFlight();
+    long capacity = agg.pipeline().maxInFlight();
+    long lag = agg.runner().lagMillis();
+    String status =
+        log.failed() ? "failed" : inFlight * 5 >= capacity * 4 || lag > 1_000 ? "degraded" : "up";
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("status", status);
+    out.put("uptimeSeconds", (System.currentTimeMillis() - startedAt) / 1000);
+    out.put("eventsPerSecond", Math.round(rate.perSecond()));
+    out.put("queueDepth", inFlight);
+    out.put("queueCapacity", capacity);
+    out.put("lagMillis", lag);
+    out.put("lifecycle", agg.lifecycle().snapshot());
+    return out;
+  }
+
+  /** The newest dead letters as the API shows them. */
+  List<Map<String, Object>> newestDeadLetters(int limit, String reason) {
+    List<Map<String, Object>> items = new ArrayList<>();
+    for (DeadLetter d : agg.deadLetters().newest(limit, reason)) {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("time", Timestamps.format(d.time()));
+      m.put("reason", d.reason());
+      if (d.sequence() != null) {
+        m.put("sequence", d.sequence());
+      }
+      m.put("problems", d.problems());
+      m.put("event", d.event());
+      items.add(m);
+    }
+    return items;
   }
 
   /** {@code GET /api/events/deadletters?limit=N&reason=invalid}: newest first. */
@@ -123,18 +147,7 @@ final class OpsHandlers {
       Http.error(ctx, 400, "invalid_parameter", "reason must be one of invalid, expired, failed");
       return;
     }
-    List<Map<String, Object>> items = new ArrayList<>();
-    for (DeadLetter d : agg.deadLetters().newest(limit, reason)) {
-      Map<String, Object> m = new LinkedHashMap<>();
-      m.put("time", Timestamps.format(d.time()));
-      m.put("reason", d.reason());
-      if (d.sequence() != null) {
-        m.put("sequence", d.sequence());
-      }
-      m.put("problems", d.problems());
-      m.put("event", d.event());
-      items.add(m);
-    }
+    List<Map<String, Object>> items = newestDeadLetters(limit, reason);
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("total", agg.deadLetters().total());
     out.put("kept", agg.deadLetters().size());
@@ -166,6 +179,7 @@ final class OpsHandlers {
             "GET /api/events/deadletters?limit=N",
             "GET /api/analytics/query?metric=&start=&end=&granularity=&function=&fill=&filter=&groupBy=&limit=&tz=",
             "GET /api/analytics/metrics",
+            "GET /api/analytics/dashboard",
             "GET|POST /api/alerts",
             "GET|PUT|DELETE /api/alerts/{id}",
             "GET /api/alerts/{id}/history",

@@ -58,6 +58,8 @@ final class Routes {
                 "queries", Math.max(2, Runtime.getRuntime().availableProcessors())),
             maxQueries);
     OpsHandlers ops = new OpsHandlers(agg, registry, rate);
+    DashboardHandler dashboard =
+        new DashboardHandler(agg, ops, vertx.createSharedWorkerExecutor("queries", 2));
     AlertHandlers alerts =
         new AlertHandlers(agg.alerts(), vertx.createSharedWorkerExecutor("alerts", 2));
     sockets =
@@ -75,6 +77,7 @@ final class Routes {
     route(HttpMethod.GET, "/api/events/deadletters", null, ops::deadLetters);
     route(HttpMethod.GET, "/api/analytics/query", null, query::query);
     route(HttpMethod.GET, "/api/analytics/metrics", null, query::metrics);
+    route(HttpMethod.GET, "/api/analytics/dashboard", null, dashboard::dashboard);
     route(HttpMethod.POST, "/api/alerts", body(ALERT_BYTES), alerts::create);
     route(HttpMethod.GET, "/api/alerts", null, alerts::list);
     route(HttpMethod.GET, "/api/alerts/:id", null, alerts::get);
