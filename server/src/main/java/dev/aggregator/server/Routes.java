@@ -10,6 +10,7 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
+import io.vertx.ext.web.handler.StaticHandler;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -86,7 +87,20 @@ final class Routes {
     route(HttpMethod.GET, "/api/alerts/:id/history", null, alerts::history);
     route(HttpMethod.GET, "/ws/analytics", null, sockets::upgrade);
     route(HttpMethod.GET, "/metrics", null, ops::metrics);
-    route(HttpMethod.GET, "/", null, ops::index);
+    route(
+        HttpMethod.GET,
+        "/",
+        null,
+        ctx -> {
+          String accept = ctx.request().getHeader("Accept");
+          if (accept != null && accept.contains("text/html")) {
+            ctx.reroute("/ui/index.html"); // a browser: the dashboard
+          } else {
+            ops.index(ctx); // anything else: what the API offers, as JSON
+          }
+        });
+    // The dashboard's files, from the jar (web/): its own, and uPlot copied in by the build.
+    router.get("/ui/*").handler(StaticHandler.create("web"));
 
     router.errorHandler(
         404,
