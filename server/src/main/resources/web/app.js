@@ -288,6 +288,8 @@ function alertRow(a, actions) {
         route();
       } }, label), " ");
     }
+    cell.append(el("button", { type: "button", class: "secondary", "data-edit": a.id,
+      onclick: () => editAlert(a) }, "Edit"), " ");
     cell.append(el("button", { type: "button", class: "secondary", onclick: async () => {
       const h = await api("/api/alerts/" + a.id + "/history");
       row.after(el("tr", {}, el("td", { colspan: "7" }, el("ol", {},
@@ -311,12 +313,11 @@ async function alerts() {
     e.preventDefault();
     const f = Object.fromEntries(new FormData(form));
     const rule = { name: f.name, metric: f.metric, function: f.function, condition: f.condition,
-      window: f.window };
+      window: f.window, filter: f.filter.split(/\s+/).filter(Boolean), for: f.for || "0s" };
     if (f.threshold !== "") rule.threshold = Number(f.threshold);
-    if (f.filter) rule.filter = f.filter.split(/\s+/).filter(Boolean);
-    if (f.for) rule.for = f.for;
     try {
-      await sendJson("POST", "/api/alerts", rule);
+      if (form.dataset.editing) await sendJson("PUT", "/api/alerts/" + form.dataset.editing, rule);
+      else await sendJson("POST", "/api/alerts", rule);
       route();
     } catch (error) {
       message.textContent = error.message;
@@ -336,8 +337,20 @@ async function alerts() {
   field("filter", { placeholder: "country:DE" }),
   el("button", { type: "submit" }, "Create alert"));
   view.replaceChildren(el("h2", {}, "Alerts"), alertTable(list.alerts, true),
-    el("h2", {}, "New alert"), form, message);
+    el("h2", { id: "alert-form-title" }, "New alert"), form, message);
   live.alertListeners.add(() => route());
+}
+
+// Fills the form with a rule; submitting it then changes that rule (PUT) instead of adding one.
+function editAlert(a) {
+  const form = document.getElementById("alert-form");
+  const values = { name: a.name, metric: a.metric, function: a.function, condition: a.condition,
+    threshold: a.threshold ?? "", window: a.window, for: a.for, filter: a.filter.join(" ") };
+  for (const [k, v] of Object.entries(values)) form.elements[k].value = v;
+  form.dataset.editing = a.id;
+  document.getElementById("alert-form-title").textContent = "Edit alert " + a.name;
+  form.querySelector("button[type=submit]").textContent = "Save changes";
+  form.elements.name.focus();
 }
 
 // ---- routing -----------------------------------------------------------------------------------

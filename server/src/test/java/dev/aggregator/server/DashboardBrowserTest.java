@@ -152,5 +152,15 @@ class DashboardBrowserTest {
             .getAttribute("data-alert-id");
     assertThat(client.get("/api/alerts/" + id).json().get("acknowledgedBy").asText())
         .isEqualTo("dashboard");
+
+    // Edit the rule in the page: 6 signups are far below 100, so it resolves.
+    browser.findElement(By.cssSelector("#alerts-table button[data-edit]")).click();
+    var threshold = browser.findElement(By.cssSelector("#alert-form input[name=threshold]"));
+    threshold.clear();
+    threshold.sendKeys("100");
+    browser.findElement(By.cssSelector("#alert-form button[type=submit]")).click();
+    wait.until(ExpectedConditions.textToBe(status, "resolved"));
+    assertThat(client.get("/api/alerts/" + id).json().get("threshold").asDouble()).isEqualTo(100.0);
+    screenshot("alert-edited");
   }
 }
