@@ -46,7 +46,16 @@ import org.slf4j.LoggerFactory;
 final class LiveSockets {
   private static final Logger LOG = LoggerFactory.getLogger(LiveSockets.class);
   static final long HEARTBEAT_MS = 30_000;
+
+  /** A subscription gets an update at most this often. */
   static final long UPDATE_MS = 250;
+
+  /**
+   * How often due subscriptions are looked at: a subscription quiet for a while is updated within
+   * this of its data changing, not up to {@link #UPDATE_MS} later.
+   */
+  static final long TICK_MS = 50;
+
   static final long SLOW_CLIENT_MS = 5_000;
   static final int MAX_SUBSCRIPTIONS = 100;
 
@@ -58,6 +67,9 @@ final class LiveSockets {
   private final Map<ServerWebSocket, Client> clients = new ConcurrentHashMap<>();
   private final Set<String> changedTypes = ConcurrentHashMap.newKeySet();
   private final List<String> allowedOrigins;
+
+  /** Whether a round of updates is running (only touched on the timer's event loop). */
+  private boolean updating;
 
   /** One connection: its subscriptions, and since when its queue has been full (0: it is not). */
   private static final class Client {
@@ -72,7 +84,7 @@ final class LiveSockets {
     final String metric;
     final AnswerDiff diff = new AnswerDiff();
     volatile boolean due;
-    volatile boolean running;
+    long lastUpdateNanos = System.nanoTime(); // the snapshot; then only on the timer's loop
 
     Subscription(String id, Map<String, List<String>> params) {
       this.id = id;
@@ -97,7 +109,7 @@ final class LiveSockets {
             ws.writePing(Buffer.buffer("hb"));
           }
         });
-    vertx.setPeriodic(UPDATE_MS, id -> updateAll());
+    vertx.setPeriodic(TICK_MS, id -> updateAll());
   }
 
   /**
@@ -226,18 +238,16 @@ final class LiveSockets {
       return;
     }
     Subscription sub = new Subscription(id, params);
-    sub.running = true;
     workers
         .executeBlocking(
             () -> {
-              QueryResult answer = run(sub);
+              QueryResult answer = run(sub.params);
               sub.diff.sent(answer);
               return answer;
             },
             false)
         .onComplete(
             done -> {
-              sub.running = false;
               if (done.succeeded()) {
                 client.subscriptions.put(id, sub);
                 send(ws, result("snapshot", id, done.result()));
@@ -270,17 +280,29 @@ final class LiveSockets {
     return params;
   }
 
-  private QueryResult run(Subscription sub) throws InvalidQueryException {
-    return agg.queries()
-        .run(agg.queryParser().parse(name -> sub.params.getOrDefault(name, List.of())));
+  private QueryResult run(Map<String, List<String>> params) throws InvalidQueryException {
+    return agg.queries().run(agg.queryParser().parse(name -> params.getOrDefault(name, List.of())));
   }
 
   // ---- updates --------------------------------------------------------------------------------
 
-  /** Every {@value #UPDATE_MS} ms: re-reads the subscriptions whose metric saw events, in turn. */
+  /** A subscription whose update is due, and where to send it. */
+  private record Target(ServerWebSocket ws, Subscription sub) {}
+
+  /**
+   * Every {@value #TICK_MS} ms: re-reads the subscriptions whose metric saw events and that were
+   * not updated in the last {@value #UPDATE_MS} ms. Subscriptions with the same parameters — a
+   * dashboard open in many browsers — share one run of their query; each then gets its own
+   * difference. One round at a time: while one runs, changes wait for the next.
+   */
   private void updateAll() {
+    if (updating) {
+      return;
+    }
     List<String> types = new ArrayList<>(changedTypes);
     changedTypes.removeAll(types);
+    long now = System.nanoTime();
+    Map<Map<String, List<String>>, List<Target>> byQuery = new LinkedHashMap<>();
     for (Map.Entry<ServerWebSocket, Client> e : clients.entrySet()) {
       ServerWebSocket ws = e.getKey();
       for (Subscription sub : e.getValue().subscriptions.values()) {
@@ -290,27 +312,45 @@ final class LiveSockets {
             break;
           }
         }
-        if (sub.due && !sub.running && keepsUp(ws)) {
-          update(ws, sub);
+        if (sub.due && now - sub.lastUpdateNanos >= UPDATE_MS * 1_000_000 && keepsUp(ws)) {
+          sub.due = false;
+          sub.lastUpdateNanos = now;
+          byQuery.computeIfAbsent(sub.params, k -> new ArrayList<>()).add(new Target(ws, sub));
         }
       }
     }
-  }
-
-  private void update(ServerWebSocket ws, Subscription sub) {
-    sub.due = false;
-    sub.running = true;
+    if (byQuery.isEmpty()) {
+      return;
+    }
+    updating = true;
     workers
-        .executeBlocking(() -> sub.diff.changes(run(sub)), false)
+        .executeBlocking(
+            () -> {
+              List<Map.Entry<ServerWebSocket, String>> out = new ArrayList<>();
+              for (Map.Entry<Map<String, List<String>>, List<Target>> group : byQuery.entrySet()) {
+                QueryResult answer;
+                try {
+                  answer = run(group.getKey());
+                } catch (InvalidQueryException e) {
+                  continue; // valid at subscription, e.g. now past a tier's retention: no update
+                }
+                for (Target t : group.getValue()) {
+                  QueryResult changes = t.sub().diff.changes(answer);
+                  if (!AnswerDiff.isEmpty(changes)) {
+                    out.add(Map.entry(t.ws(), result("update", t.sub().id, changes)));
+                  }
+                }
+              }
+              return out;
+            },
+            false)
         .onComplete(
             done -> {
-              sub.running = false;
+              updating = false;
               if (done.succeeded()) {
-                if (!AnswerDiff.isEmpty(done.result())) {
-                  send(ws, result("update", sub.id, done.result()));
-                }
+                done.result().forEach(m -> m.getKey().writeTextMessage(m.getValue()));
               } else {
-                LOG.debug("update of subscription {} failed: {}", sub.id, done.cause().toString());
+                LOG.warn("live updates failed: {}", done.cause().toString());
               }
             });
   }
