@@ -91,9 +91,6 @@ public final class RocksRollupStore implements RollupStore {
 
   static final int KEY_BYTES = 17;
 
-  /** tier (1) + partition (4) + series (4): the rows of one series in one partition. */
-  static final int PREFIX_BYTES = 9;
-
   /** Up to this many partitions a scan seeks each; past it, it lets the keys say which to visit. */
   static final long DENSE_PARTITIONS = 64;
 
@@ -190,8 +187,15 @@ public final class RocksRollupStore implements RollupStore {
     }
   }
 
-  /** Notes that {@code tier} has rows in {@code partition}. */
+  /**
+   * Notes that {@code tier} has rows in {@code partition}. A row written into a partition that
+   * {@link #deleteBefore} already dropped (a late write at the retention edge) lowers the mark of
+   * what is deleted, so the next call with the same cutoff drops it again instead of skipping.
+   */
   private void holds(int tier, long partition) {
+    if (partition < deletedBefore.get(tier)) {
+      deletedBefore.accumulateAndGet(tier, partition, Math::min);
+    }
     if (partition < lowestPartition.get(tier)) {
       lowestPartition.accumulateAndGet(tier, partition, Math::min);
     }
@@ -229,9 +233,6 @@ public final class RocksRollupStore implements RollupStore {
       ColumnFamilyOptions rowOptions =
           own(owned, new ColumnFamilyOptions())
               .setTableFormatConfig(table)
-              // Scans stay within one (tier, partition, series): see scan(); it also turns the
-              // bloom filters into prefix filters, so a partition without the series costs no read.
-              .useFixedLengthPrefixExtractor(PREFIX_BYTES)
               // LZ4: decompresses at GB/s, so a scan barely notices it
               .setCompressionType(CompressionType.LZ4_COMPRESSION);
       ColumnFamilyOptions metaOptions =
@@ -343,7 +344,8 @@ public final class RocksRollupStore implements RollupStore {
       scanner.bound(tier, last, series, toBucket);
       org.rocksdb.Snapshot at = snapshot == null ? null : ((RocksSnapshot) snapshot).snapshot;
       if (last - first <= DENSE_PARTITIONS) {
-        scanEachPartition(scanner, at, tier, series, first, last, from, maxValueBytes, visitor);
+        scanEachPartition(
+            scanner, at, tier, series, first, last, from, toBucket, maxValueBytes, visitor);
       } else {
         scanSparse(scanner, at, tier, series, first, last, from, maxValueBytes, visitor);
       }
@@ -355,10 +357,12 @@ public final class RocksRollupStore implements RollupStore {
   }
 
   /**
-   * One seek per partition, each kept to the (tier, partition, series) prefix, so the iterator
-   * never walks other series' keys. That matters when the read goes through a snapshot taken just
-   * before a checkpoint wrote a million rows: those are invisible to it, and an iterator free to
-   * roam would step over every one of them looking for the next visible key.
+   * One iterator per partition, its upper bound right after the series' rows there, so it never
+   * walks other series' keys. That matters when the read goes through a snapshot taken just before
+   * a checkpoint wrote a million rows: those are invisible to it, and an iterator free to roam
+   * would step over every one of them looking for the next visible key. (A prefix extractor with
+   * {@code prefix_same_as_start} bounds the walk too, but prefix-mode reads missed range deletions
+   * — a property test found deleted rows — so the bound is explicit.)
    */
   private void scanEachPartition(
       Scanner scanner,
@@ -368,23 +372,25 @@ public final class RocksRollupStore implements RollupStore {
       long first,
       long last,
       long from,
+      long toBucket,
       int maxValueBytes,
       RowVisitor visitor)
       throws RocksDBException {
-    scanner.prefixOptions.setSnapshot(at);
+    scanner.readOptions.setSnapshot(at);
     byte[] key = scanner.key;
-    try (RocksIterator it = db.newIterator(rows, scanner.prefixOptions)) {
-      for (long partition = first; partition <= last; partition++) {
+    for (long partition = first; partition <= last; partition++) {
+      scanner.bound(tier, partition, series, partition == last ? toBucket : Long.MAX_VALUE);
+      try (RocksIterator it = db.newIterator(rows, scanner.readOptions)) {
         rowKey(scanner.seekKey, tier, partition, series, partition == first ? from : 0);
         it.seek(scanner.seekKey);
         while (it.isValid()) {
           it.key(key);
-          // within the prefix and below the upper bound: within [from, to)
+          // at or after the seek target, below the bound: this series, within [from, to)
           visitor.visit((long) LONG.get(key, 9), scanner.value(it, maxValueBytes));
           it.next();
         }
+        it.status();
       }
-      it.status();
     }
   }
 
@@ -403,9 +409,9 @@ public final class RocksRollupStore implements RollupStore {
       int maxValueBytes,
       RowVisitor visitor)
       throws RocksDBException {
-    scanner.totalOrderOptions.setSnapshot(at);
+    scanner.readOptions.setSnapshot(at);
     byte[] key = scanner.key;
-    try (RocksIterator it = db.newIterator(rows, scanner.totalOrderOptions)) {
+    try (RocksIterator it = db.newIterator(rows, scanner.readOptions)) {
       rowKey(scanner.seekKey, tier, first, series, from);
       it.seek(scanner.seekKey);
       while (it.isValid()) {
@@ -474,11 +480,15 @@ public final class RocksRollupStore implements RollupStore {
     if (partition <= deletedBefore.get(tier)) {
       return;
     }
-    byte[] end = new byte[5];
+    // Full-length keys: with the 9-byte prefix extractor, a shorter bound is outside its domain,
+    // and prefix-bounded reads then missed the tombstone (a property test found deleted rows).
+    byte[] start = new byte[KEY_BYTES];
+    start[0] = (byte) tier;
+    byte[] end = new byte[KEY_BYTES];
     end[0] = (byte) tier;
     INT.set(end, 1, (int) partition);
     try {
-      db.deleteRange(rows, syncWrite, new byte[] {(byte) tier}, end);
+      db.deleteRange(rows, syncWrite, start, end);
     } catch (RocksDBException e) {
       throw new IOException("deleting tier " + tier + " before partition " + partition, e);
     }
@@ -640,10 +650,7 @@ public final class RocksRollupStore implements RollupStore {
   private static final class Scanner {
     final ByteBuffer upperBound = ByteBuffer.allocateDirect(KEY_BYTES);
     final DirectSlice upperBoundSlice = new DirectSlice(upperBound, KEY_BYTES);
-    final ReadOptions prefixOptions =
-        new ReadOptions().setIterateUpperBound(upperBoundSlice).setPrefixSameAsStart(true);
-    final ReadOptions totalOrderOptions =
-        new ReadOptions().setIterateUpperBound(upperBoundSlice).setTotalOrderSeek(true);
+    final ReadOptions readOptions = new ReadOptions().setIterateUpperBound(upperBoundSlice);
     final byte[] seekKey = new byte[KEY_BYTES];
     final byte[] key = new byte[KEY_BYTES];
     private ByteBuffer valueBuffer = ByteBuffer.allocateDirect(64);
@@ -677,8 +684,7 @@ public final class RocksRollupStore implements RollupStore {
     }
 
     void close() {
-      prefixOptions.close();
-      totalOrderOptions.close();
+      readOptions.close();
       upperBoundSlice.close();
     }
   }

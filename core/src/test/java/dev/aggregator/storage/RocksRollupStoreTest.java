@@ -83,6 +83,18 @@ class RocksRollupStoreTest {
     }
   }
 
+  /** Found by the property below (seed -1397676988462821614): a repeat call used to be skipped. */
+  @Test
+  void aRowWrittenIntoADroppedPartitionIsDroppedByTheNextCall() throws IOException {
+    try (RocksRollupStore store = RocksRollupStore.open(dir, new long[] {4})) {
+      store.deleteBefore(0, 4); // drops partition 0 (empty)
+      write(store, b -> b.putRow(0, 0, 0, bytes("late")));
+      assertThat(scan(store, 0, 0, 0, 1)).hasSize(1);
+      store.deleteBefore(0, 4);
+      assertThat(scan(store, 0, 0, 0, 1)).isEmpty();
+    }
+  }
+
   @Test
   void aScanCanReadJustTheLeadOfEachValue() throws IOException {
     try (RocksRollupStore store = RocksRollupStore.open(dir, new long[] {1_440})) {
