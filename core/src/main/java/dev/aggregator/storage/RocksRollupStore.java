@@ -360,9 +360,7 @@ public final class RocksRollupStore implements RollupStore {
    * One iterator per partition, its upper bound right after the series' rows there, so it never
    * walks other series' keys. That matters when the read goes through a snapshot taken just before
    * a checkpoint wrote a million rows: those are invisible to it, and an iterator free to roam
-   * would step over every one of them looking for the next visible key. (A prefix extractor with
-   * {@code prefix_same_as_start} bounds the walk too, but prefix-mode reads missed range deletions
-   * — a property test found deleted rows — so the bound is explicit.)
+   * would step over every one of them looking for the next visible key.
    */
   private void scanEachPartition(
       Scanner scanner,
