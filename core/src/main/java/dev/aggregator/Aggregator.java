@@ -132,7 +132,7 @@ public final class Aggregator implements AutoCloseable {
             webhookPolicy,
             new WebhookSender(webhookPolicy, WebhookSender.Options.defaults()),
             config.maxAlerts());
-    runner.addListener(alerts::eventsApplied);
+    runner.addListener(alerts::typesChanged);
     alerts.start();
   }
 

@@ -56,24 +56,6 @@ public record Alert(
         transitions);
   }
 
-  /** The same alert after an evaluation that changed nothing but its last value. */
-  public Alert evaluated(Double newValue, long now) {
-    return new Alert(
-        id,
-        rule,
-        createdAt,
-        updatedAt,
-        state,
-        triggeredAt,
-        resolvedAt,
-        acknowledgedBy,
-        acknowledgedAt,
-        comment,
-        newValue,
-        now,
-        transitions);
-  }
-
   /**
    * The alert after a step of its state machine.
    *

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.aggregator.aggregation.Catalog;
 import dev.aggregator.aggregation.Durations;
 import dev.aggregator.aggregation.Tier;
-import dev.aggregator.event.Event;
 import dev.aggregator.query.InvalidQueryException;
 import dev.aggregator.query.QueryEngine;
 import dev.aggregator.storage.RollupStore;
@@ -348,12 +347,12 @@ public final class Alerts implements AutoCloseable {
   // ---- evaluation -----------------------------------------------------------------------------
 
   /**
-   * Tells the evaluator that events have been aggregated; called on the aggregation thread, so it
-   * only notes their event types.
+   * Tells the evaluator that events of these types have been aggregated; called on the aggregation
+   * thread, so it only notes them.
    */
-  public void eventsApplied(List<Event> events) {
-    if (ruleCount > 0 && !events.isEmpty()) {
-      queue.eventsApplied(events);
+  public void typesChanged(Set<String> eventTypes) {
+    if (ruleCount > 0 && !eventTypes.isEmpty()) {
+      queue.typesChanged(eventTypes);
     }
   }
 

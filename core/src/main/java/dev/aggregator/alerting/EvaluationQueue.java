@@ -1,6 +1,5 @@
 package dev.aggregator.alerting;
 
-import dev.aggregator.event.Event;
 import io.prometheus.metrics.core.metrics.Histogram;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -64,16 +63,9 @@ final class EvaluationQueue {
     this.lookup = lookup;
   }
 
-  /** Events were aggregated; runs on the aggregation thread, so it only notes their types. */
-  void eventsApplied(List<Event> events) {
-    String last = null;
-    for (Event e : events) {
-      String type = e.eventType();
-      if (type != last) {
-        changedTypes.add(type);
-        last = type;
-      }
-    }
+  /** Events of these types were aggregated; runs on the aggregation thread. */
+  void typesChanged(Set<String> types) {
+    changedTypes.addAll(types);
     wake();
   }
 

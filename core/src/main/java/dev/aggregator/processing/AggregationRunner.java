@@ -8,7 +8,9 @@ import dev.aggregator.storage.DeadLetter;
 import dev.aggregator.storage.DeadLetterLog;
 import dev.aggregator.storage.LoggedEvent;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -46,7 +48,7 @@ public final class AggregationRunner implements AutoCloseable {
   private final Thread thread;
   private volatile boolean closed;
   private volatile long appliedUpTo = -1;
-  private final List<Consumer<List<Event>>> listeners =
+  private final List<Consumer<Set<String>>> listeners =
       new java.util.concurrent.CopyOnWriteArrayList<>();
 
   public AggregationRunner(
@@ -60,11 +62,11 @@ public final class AggregationRunner implements AutoCloseable {
   }
 
   /**
-   * Hears of every batch once it is aggregated (visible to queries), on the aggregation thread: the
-   * alert evaluator and the live subscriptions note which event types changed, and must return at
-   * once. Not called for replayed events.
+   * Hears, once a batch is aggregated (visible to queries), which event types it changed — worked
+   * out once per batch for every listener (the alert evaluator, the live subscriptions). Called on
+   * the aggregation thread: a listener notes the types and returns. Not called for replays.
    */
-  public void addListener(Consumer<List<Event>> listener) {
+  public void addListener(Consumer<Set<String>> listener) {
     listeners.add(listener);
   }
 
@@ -152,9 +154,25 @@ public final class AggregationRunner implements AutoCloseable {
     lifecycle.expired(counts[Outcome.EXPIRED.ordinal()]);
     lifecycle.failed(counts[Outcome.FAILED.ordinal()]);
     appliedUpTo = b.firstSequence() + n - 1;
-    for (Consumer<List<Event>> listener : listeners) {
-      listener.accept(b.events());
+    if (!listeners.isEmpty()) {
+      Set<String> types = eventTypes(b.events());
+      for (Consumer<Set<String>> listener : listeners) {
+        listener.accept(types);
+      }
     }
+  }
+
+  /** The distinct event types of a batch (runs of one type, common in batches, cost one add). */
+  private static Set<String> eventTypes(List<Event> events) {
+    Set<String> types = new HashSet<>();
+    String last = null;
+    for (Event e : events) {
+      if (e.eventType() != last) {
+        last = e.eventType();
+        types.add(last);
+      }
+    }
+    return types;
   }
 
   private void deadLetter(long sequence, Event e, Outcome outcome, long now) {

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import dev.aggregator.Aggregator;
 import dev.aggregator.aggregation.Catalog;
-import dev.aggregator.event.Event;
 import dev.aggregator.live.AnswerDiff;
 import dev.aggregator.query.InvalidQueryException;
 import dev.aggregator.query.QueryResult;
@@ -101,7 +100,7 @@ final class LiveSockets {
     this.agg = agg;
     this.workers = workers;
     this.allowedOrigins = List.copyOf(allowedOrigins);
-    agg.runner().addListener(this::eventsApplied);
+    agg.runner().addListener(this::typesChanged);
     vertx.setPeriodic(
         HEARTBEAT_MS,
         id -> {
@@ -170,16 +169,9 @@ final class LiveSockets {
     return clients.size();
   }
 
-  private void eventsApplied(List<Event> events) {
-    if (clients.isEmpty()) {
-      return;
-    }
-    String last = null;
-    for (Event e : events) {
-      if (e.eventType() != last) {
-        last = e.eventType();
-        changedTypes.add(last);
-      }
+  private void typesChanged(Set<String> types) {
+    if (!clients.isEmpty()) {
+      changedTypes.addAll(types);
     }
   }
 

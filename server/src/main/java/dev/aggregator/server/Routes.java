@@ -6,6 +6,7 @@ import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
+import io.vertx.core.WorkerExecutor;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
@@ -52,15 +53,12 @@ final class Routes {
     registry.register(latency);
     IngestLimits limits = agg.config().limits();
     IngestHandlers ingest = new IngestHandlers(agg);
-    QueryHandlers query =
-        new QueryHandlers(
-            agg,
-            vertx.createSharedWorkerExecutor(
-                "queries", Math.max(2, Runtime.getRuntime().availableProcessors())),
-            maxQueries);
+    WorkerExecutor queryWorkers =
+        vertx.createSharedWorkerExecutor(
+            "queries", Math.max(2, Runtime.getRuntime().availableProcessors()));
+    QueryHandlers query = new QueryHandlers(agg, queryWorkers, maxQueries);
     OpsHandlers ops = new OpsHandlers(agg, registry, rate);
-    DashboardHandler dashboard =
-        new DashboardHandler(agg, ops, vertx.createSharedWorkerExecutor("queries", 2));
+    DashboardHandler dashboard = new DashboardHandler(agg, ops, queryWorkers);
     AlertHandlers alerts =
         new AlertHandlers(agg.alerts(), vertx.createSharedWorkerExecutor("alerts", 2));
     sockets =

@@ -3,15 +3,7 @@ package dev.aggregator.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.WebSocket;
 import java.nio.file.Path;
-import java.util.Map;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.CompletionStage;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -33,11 +25,7 @@ class AlertApiTest {
 
   @BeforeEach
   void start() throws Exception {
-    server =
-        AggregatorServer.start(
-            ServerConfig.load(
-                new String[0],
-                Map.of("AGGREGATOR_DATA_DIR", dir.toString(), "AGGREGATOR_PORT", "0")));
+    server = TestServers.start(dir);
     client = new TestClient(server.port());
   }
 
@@ -66,31 +54,7 @@ class AlertApiTest {
 
   @Test
   void theLifecycleThroughTheApiWithWebSocketMessages() throws Exception {
-    BlockingQueue<JsonNode> messages = new LinkedBlockingQueue<>();
-    WebSocket ws =
-        HttpClient.newHttpClient()
-            .newWebSocketBuilder()
-            .buildAsync(
-                URI.create("ws://127.0.0.1:" + server.port() + "/ws/analytics"),
-                new WebSocket.Listener() {
-                  private final StringBuilder text = new StringBuilder();
-
-                  @Override
-                  public CompletionStage<?> onText(WebSocket w, CharSequence data, boolean last) {
-                    text.append(data);
-                    if (last) {
-                      try {
-                        messages.add(TestClient.JSON.readTree(text.toString()));
-                      } catch (java.io.IOException e) {
-                        throw new java.io.UncheckedIOException(e);
-                      }
-                      text.setLength(0);
-                    }
-                    w.request(1);
-                    return null;
-                  }
-                })
-            .get(10, TimeUnit.SECONDS);
+    WsClient ws = new WsClient(server.port(), true);
 
     TestClient.Reply created = client.postJson("/api/alerts", RULE);
     assertThat(created.status()).as(created.body()).isEqualTo(201);
@@ -110,11 +74,7 @@ class AlertApiTest {
     JsonNode triggered = awaitStatus(id, "triggered");
     assertThat(triggered.get("value").asDouble()).isEqualTo(2.0);
     assertThat(triggered.get("triggeredAt").isNull()).isFalse();
-    JsonNode message;
-    do {
-      message = messages.poll(10, TimeUnit.SECONDS);
-      assertThat(message).as("an alert message for the trigger").isNotNull();
-    } while (!message.get("event").asText().equals("triggered"));
+    JsonNode message = ws.next(m -> m.path("event").asText().equals("triggered"));
     assertThat(message.get("type").asText()).isEqualTo("alert");
     assertThat(message.get("alert").get("id").asText()).isEqualTo(id);
     assertThat(message.get("transition").get("from").asText()).isEqualTo("evaluating");
@@ -166,7 +126,7 @@ class AlertApiTest {
     assertThat(client.get("/api/alerts/" + id).status()).isEqualTo(404);
     assertThat(client.method("DELETE", "/api/alerts/" + id).status()).isEqualTo(404);
     assertThat(client.get("/api/alerts/" + id + "/history").status()).isEqualTo(404);
-    ws.abort();
+    ws.close();
   }
 
   @Test

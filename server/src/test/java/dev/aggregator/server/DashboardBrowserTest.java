@@ -7,7 +7,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
-import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
@@ -47,15 +46,7 @@ class DashboardBrowserTest {
     Assumptions.assumeTrue(
         Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER),
         "needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)");
-    server =
-        AggregatorServer.start(
-            ServerConfig.load(
-                new String[0],
-                Map.of(
-                    "AGGREGATOR_DATA_DIR",
-                    dir.resolve("data").toString(),
-                    "AGGREGATOR_PORT",
-                    "0")));
+    server = TestServers.start(dir.resolve("data"));
     client = new TestClient(server.port());
     ChromeOptions options = new ChromeOptions();
     options.setBinary(CHROMIUM.toFile());

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Path;
-import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -19,11 +18,7 @@ class DashboardTest {
 
   @BeforeEach
   void start() throws Exception {
-    server =
-        AggregatorServer.start(
-            ServerConfig.load(
-                new String[0],
-                Map.of("AGGREGATOR_DATA_DIR", dir.toString(), "AGGREGATOR_PORT", "0")));
+    server = TestServers.start(dir);
     client = new TestClient(server.port());
   }
 

@@ -29,11 +29,7 @@ class LiveSocketTest {
 
   @BeforeEach
   void start() throws Exception {
-    server =
-        AggregatorServer.start(
-            ServerConfig.load(
-                new String[0],
-                Map.of("AGGREGATOR_DATA_DIR", dir.toString(), "AGGREGATOR_PORT", "0")));
+    server = TestServers.start(dir);
     client = new TestClient(server.port());
   }
 
