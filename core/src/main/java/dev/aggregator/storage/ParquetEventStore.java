@@ -802,6 +802,7 @@ public final class ParquetEventStore implements AutoCloseable {
 
   /** Turns the staged chunk into one Parquet file per day and commits it in a new manifest. */
   private void seal() throws IOException, SQLException {
+    long startNanos = System.nanoTime();
     StagingChunk sealing = chunk;
     sealing.finish();
     StoreManifest m = current.manifest;
@@ -857,6 +858,12 @@ public final class ParquetEventStore implements AutoCloseable {
         List.of());
     sealing.delete();
     chunk = newChunk(sealing.columns());
+    LOG.debug(
+        "sealed {} rows ({} days, {} CSV segments) in {} ms",
+        sealing.rows(),
+        sealing.days().size(),
+        sealing.segments().size(),
+        (System.nanoTime() - startNanos) / 1_000_000);
   }
 
   /** The chunk's staged CSV segments as one SELECT with the final column names. */
