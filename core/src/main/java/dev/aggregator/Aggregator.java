@@ -5,6 +5,7 @@ import dev.aggregator.aggregation.Tier;
 import dev.aggregator.alerting.Alerts;
 import dev.aggregator.alerting.WebhookPolicy;
 import dev.aggregator.alerting.WebhookSender;
+import dev.aggregator.event.Event;
 import dev.aggregator.event.Hashing;
 import dev.aggregator.ingestion.Deduplicator;
 import dev.aggregator.ingestion.EventDecoder;
@@ -17,6 +18,7 @@ import dev.aggregator.query.QueryParser;
 import dev.aggregator.storage.DeadLetterLog;
 import dev.aggregator.storage.FileEventLog;
 import dev.aggregator.storage.LoggedEvent;
+import dev.aggregator.storage.ParquetEventStore;
 import dev.aggregator.storage.RecoveryReport;
 import dev.aggregator.storage.RocksRollupStore;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
@@ -63,6 +65,7 @@ public final class Aggregator implements AutoCloseable {
   private final QueryParser queryParser;
   private final RecoveryReport recovery;
   private final RocksRollupStore store;
+  private final ParquetEventStore rawEvents;
   private final Checkpointer checkpointer;
   private final Alerts alerts;
 
@@ -77,16 +80,33 @@ public final class Aggregator implements AutoCloseable {
         new RollupEngine(
             config.tiers(), config.catalog(), config.maxMemoryRows(), config.lateness(), store);
     this.dedup = new Deduplicator(config.dedupWindow(), config.dedupMaxIds());
-    this.runner = new AggregationRunner(rollups, lifecycle, deadLetters, clock);
+    this.rawEvents =
+        ParquetEventStore.open(config.dataDir().resolve("events"), config.eventStore());
+    this.runner = new AggregationRunner(rollups, lifecycle, deadLetters, clock, rawEvents);
     List<LoggedEvent> chunk = new ArrayList<>(REPLAY_CHUNK);
+    List<Event> rawChunk = new ArrayList<>(REPLAY_CHUNK);
+    long[] rawFirst = {-1};
+    long checkpointed = rollups.checkpointSequence();
+    // The log is replayed from whichever is behind: the rollups' checkpoint or the event store's
+    // files. Records the rollups already hold go to the event store alone.
     this.log =
         FileEventLog.open(
             config.dataDir().resolve("wal"),
             new FileEventLog.Options(config.segmentBytes(), 8 << 20),
-            rollups.checkpointSequence() + 1,
+            Math.min(checkpointed, rawEvents.committedSequence()) + 1,
             logged -> {
               if (logged.event().id() != null) {
                 dedup.markIfNew(Hashing.hash64(logged.event().id()), logged.arrivalMillis());
+              }
+              if (logged.sequence() <= checkpointed) {
+                if (rawFirst[0] + rawChunk.size() != logged.sequence()
+                    || rawChunk.size() == REPLAY_CHUNK) {
+                  runner.toRawEvents(rawChunk, rawFirst[0]);
+                  rawChunk.clear();
+                  rawFirst[0] = logged.sequence();
+                }
+                rawChunk.add(logged.event());
+                return;
               }
               chunk.add(logged);
               if (chunk.size() == REPLAY_CHUNK) {
@@ -99,6 +119,7 @@ public final class Aggregator implements AutoCloseable {
                 dedup.markIfNew(idHash, arrival);
               }
             });
+    runner.toRawEvents(rawChunk, rawFirst[0]);
     runner.replay(chunk);
     this.recovery = log.recoveryReport();
     LOG.info(
@@ -115,11 +136,12 @@ public final class Aggregator implements AutoCloseable {
             clock,
             config.checkpointInterval(),
             config.dedupWindow(),
-            config.walRetentionBytes());
+            config.walRetentionBytes(),
+            rawEvents::committedSequence);
     checkpointer.start();
     this.pipeline = new IngestPipeline(log, dedup, runner, lifecycle, config.maxInFlight(), clock);
     this.decoder = new EventDecoder(config.limits(), clock);
-    this.queries = new QueryEngine(rollups, clock);
+    this.queries = new QueryEngine(rollups, clock, rawEvents, runner::appliedUpTo);
     this.queryParser = new QueryParser(clock, config.maxQueryPoints());
     WebhookPolicy webhookPolicy = WebhookPolicy.parse(config.webhookAllow());
     this.alerts =
@@ -250,6 +272,11 @@ public final class Aggregator implements AutoCloseable {
     return alerts;
   }
 
+  /** The columnar store of raw events. */
+  public ParquetEventStore rawEvents() {
+    return rawEvents;
+  }
+
   public Checkpointer checkpointer() {
     return checkpointer;
   }
@@ -282,6 +309,11 @@ public final class Aggregator implements AutoCloseable {
     alerts.close();
     log.close();
     runner.close();
+    try {
+      rawEvents.close(); // seals what is staged, so the next start replays nothing for it
+    } catch (IOException e) {
+      LOG.warn("closing the event store failed; the next start replays its tail from the log", e);
+    }
     checkpointer.close();
     store.close();
     deadLetters.close();

@@ -3,6 +3,7 @@ package dev.aggregator;
 import dev.aggregator.aggregation.CatalogLimits;
 import dev.aggregator.aggregation.Tier;
 import dev.aggregator.ingestion.IngestLimits;
+import dev.aggregator.storage.ParquetEventStore;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -29,6 +30,7 @@ import java.util.List;
  * @param walRetentionBytes log kept behind the last checkpoint for dedup, at most
  * @param webhookAllow private or loopback hosts and CIDRs webhooks may call anyway (comma list)
  * @param maxAlerts alert rules at most
+ * @param eventStore how the columnar store of raw events chunks, compacts and retains them
  */
 public record EngineConfig(
     Path dataDir,
@@ -46,7 +48,8 @@ public record EngineConfig(
     Duration checkpointInterval,
     long walRetentionBytes,
     String webhookAllow,
-    int maxAlerts) {
+    int maxAlerts,
+    ParquetEventStore.Options eventStore) {
 
   public static EngineConfig defaults(Path dataDir) {
     return new EngineConfig(
@@ -65,7 +68,8 @@ public record EngineConfig(
         Duration.ofSeconds(10),
         8L << 30,
         "",
-        10_000);
+        10_000,
+        ParquetEventStore.Options.defaults());
   }
 
   public EngineConfig {
@@ -77,6 +81,27 @@ public record EngineConfig(
               + limits.maxBatchEvents()
               + "), or a full batch could never be accepted");
     }
+  }
+
+  public EngineConfig withEventStore(ParquetEventStore.Options eventStore) {
+    return new EngineConfig(
+        dataDir,
+        limits,
+        tiers,
+        catalog,
+        maxMemoryRows,
+        lateness,
+        dedupWindow,
+        dedupMaxIds,
+        maxInFlight,
+        deadLetterCapacity,
+        segmentBytes,
+        maxQueryPoints,
+        checkpointInterval,
+        walRetentionBytes,
+        webhookAllow,
+        maxAlerts,
+        eventStore);
   }
 
   public EngineConfig withTiers(List<Tier> tiers) {
@@ -96,7 +121,8 @@ public record EngineConfig(
         checkpointInterval,
         walRetentionBytes,
         webhookAllow,
-        maxAlerts);
+        maxAlerts,
+        eventStore);
   }
 
   public EngineConfig withCatalog(CatalogLimits catalog) {
@@ -116,7 +142,8 @@ public record EngineConfig(
         checkpointInterval,
         walRetentionBytes,
         webhookAllow,
-        maxAlerts);
+        maxAlerts,
+        eventStore);
   }
 
   public EngineConfig withCheckpointInterval(Duration checkpointInterval) {
@@ -136,7 +163,8 @@ public record EngineConfig(
         checkpointInterval,
         walRetentionBytes,
         webhookAllow,
-        maxAlerts);
+        maxAlerts,
+        eventStore);
   }
 
   public EngineConfig withSegmentBytes(long segmentBytes) {
@@ -156,7 +184,8 @@ public record EngineConfig(
         checkpointInterval,
         walRetentionBytes,
         webhookAllow,
-        maxAlerts);
+        maxAlerts,
+        eventStore);
   }
 
   public EngineConfig withWebhookAllow(String webhookAllow) {
@@ -176,6 +205,7 @@ public record EngineConfig(
         checkpointInterval,
         walRetentionBytes,
         webhookAllow,
-        maxAlerts);
+        maxAlerts,
+        eventStore);
   }
 }

@@ -47,7 +47,7 @@ public final class AnswerDiff {
         out.add(new QueryResult.Series(s.dimensions(), changed));
       }
     }
-    return new QueryResult(answer.query(), out, answer.warnings());
+    return new QueryResult(answer.query(), out, answer.warnings(), answer.source());
   }
 
   /** Whether a difference holds no point. */

@@ -7,6 +7,7 @@ import dev.aggregator.event.EventJson;
 import dev.aggregator.storage.DeadLetter;
 import dev.aggregator.storage.DeadLetterLog;
 import dev.aggregator.storage.LoggedEvent;
+import dev.aggregator.storage.ParquetEventStore;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -41,6 +42,7 @@ public final class AggregationRunner implements AutoCloseable {
   private record Queued(Batch batch, long queuedAtNanos) {}
 
   private final RollupEngine engine;
+  private final ParquetEventStore rawEvents;
   private final Lifecycle lifecycle;
   private final DeadLetterLog deadLetters;
   private final LongSupplier nowMillis;
@@ -53,6 +55,20 @@ public final class AggregationRunner implements AutoCloseable {
 
   public AggregationRunner(
       RollupEngine engine, Lifecycle lifecycle, DeadLetterLog deadLetters, LongSupplier nowMillis) {
+    this(engine, lifecycle, deadLetters, nowMillis, null);
+  }
+
+  /**
+   * @param rawEvents where every event also goes, in log order, once aggregated (the columnar event
+   *     store), or null
+   */
+  public AggregationRunner(
+      RollupEngine engine,
+      Lifecycle lifecycle,
+      DeadLetterLog deadLetters,
+      LongSupplier nowMillis,
+      ParquetEventStore rawEvents) {
+    this.rawEvents = rawEvents;
     this.engine = engine;
     this.lifecycle = lifecycle;
     this.deadLetters = deadLetters;
@@ -116,6 +132,7 @@ public final class AggregationRunner implements AutoCloseable {
           }
         });
     lifecycle.replayed(events.size());
+    toRawEvents(events, first);
     appliedUpTo = logged.get(logged.size() - 1).sequence();
   }
 
@@ -147,6 +164,8 @@ public final class AggregationRunner implements AutoCloseable {
           counts[outcome.ordinal()]++;
           deadLetter(b.firstSequence() + i, e, outcome, now);
         });
+    // Before the permits are released: a full event store queue holds ingestion back (429).
+    toRawEvents(b.events(), b.firstSequence());
     // Permits, then counts, then the position: whoever sees one may rely on those before it.
     b.done().run();
     int late = counts[Outcome.LATE.ordinal()];
@@ -159,6 +178,22 @@ public final class AggregationRunner implements AutoCloseable {
       for (Consumer<Set<String>> listener : listeners) {
         listener.accept(types);
       }
+    }
+  }
+
+  /**
+   * Hands log records to the event store (which skips those its files already hold). It blocks
+   * while the store's queue is full, never drops.
+   */
+  public void toRawEvents(List<Event> events, long firstSequence) {
+    if (rawEvents == null || events.isEmpty()) {
+      return;
+    }
+    try {
+      rawEvents.append(events, firstSequence);
+    } catch (InterruptedException e) {
+      // close() interrupts; the log still holds them and the next start stores them
+      Thread.currentThread().interrupt();
     }
   }
 

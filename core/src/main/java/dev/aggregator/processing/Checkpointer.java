@@ -27,6 +27,7 @@ public final class Checkpointer implements AutoCloseable {
   private final long intervalMillis;
   private final long dedupWindowMillis;
   private final long walRetentionBytes;
+  private final LongSupplier rawCommitted;
   private final Thread thread;
   private final AtomicLong checkpoints = new AtomicLong();
   private final AtomicLong failures = new AtomicLong();
@@ -39,7 +40,9 @@ public final class Checkpointer implements AutoCloseable {
       LongSupplier nowMillis,
       Duration interval,
       Duration dedupWindow,
-      long walRetentionBytes) {
+      long walRetentionBytes,
+      LongSupplier rawCommitted) {
+    this.rawCommitted = rawCommitted;
     this.engine = engine;
     this.log = log;
     this.nowMillis = nowMillis;
@@ -103,8 +106,9 @@ public final class Checkpointer implements AutoCloseable {
       }
       checkpoints.incrementAndGet();
       lastMillis = (System.nanoTime() - start) / 1_000_000;
+      // The log is also the event store's source until its files hold the events.
       log.trim(
-          engine.checkpointSequence(),
+          Math.min(engine.checkpointSequence(), rawCommitted.getAsLong()),
           nowMillis.getAsLong() - dedupWindowMillis,
           walRetentionBytes);
     } catch (IOException | RuntimeException e) {

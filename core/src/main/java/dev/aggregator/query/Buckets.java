@@ -6,7 +6,10 @@ import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneId;
 import java.time.temporal.TemporalAdjusters;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
 
 /**
  * The output buckets of a query: their starts and ends in UTC epoch ms.
@@ -77,5 +80,32 @@ final class Buckets {
       i = -i - 2;
     }
     return i >= 0 && t < ends[i] ? i : -1;
+  }
+
+  /**
+   * The points of one series from its per-bucket values (null: nothing in that bucket), with {@code
+   * fill} applied to the empty buckets. Shared by both ways of answering, so they agree.
+   */
+  List<QueryResult.Point> points(Double[] values, Fill fill) {
+    List<QueryResult.Point> points = new ArrayList<>(Math.min(values.length, 4096));
+    Double previous = null;
+    for (int i = 0; i < values.length; i++) {
+      Double value = values[i];
+      if (value != null) {
+        previous = value;
+      } else {
+        value =
+            switch (fill) {
+              case NONE, NULL -> null;
+              case ZERO -> 0.0;
+              case PREVIOUS -> previous;
+            };
+        if (value == null && fill != Fill.NULL) {
+          continue;
+        }
+      }
+      points.add(new QueryResult.Point(starts[i], value));
+    }
+    return Collections.unmodifiableList(points);
   }
 }

@@ -10,8 +10,8 @@ import dev.aggregator.aggregation.RollupReader.RowNeeds;
 import dev.aggregator.aggregation.RollupRow;
 import dev.aggregator.aggregation.Tier;
 import dev.aggregator.event.Timestamps;
+import dev.aggregator.storage.ParquetEventStore;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -37,17 +37,37 @@ import java.util.function.LongSupplier;
 public final class QueryEngine {
   private final RollupEngine rollups;
   private final LongSupplier nowMillis;
+  private final EventQueries events;
 
+  /** Answers from the rollups alone: where they are not exact, answers carry warnings. */
   public QueryEngine(RollupEngine rollups, LongSupplier nowMillis) {
+    this(rollups, nowMillis, null, () -> -1);
+  }
+
+  /**
+   * Answers from the rollups where they are exact, else from the raw events in {@code store}.
+   *
+   * @param appliedSequence the log position aggregated so far; an answer from the raw events
+   *     includes every event up to it
+   */
+  public QueryEngine(
+      RollupEngine rollups,
+      LongSupplier nowMillis,
+      ParquetEventStore store,
+      LongSupplier appliedSequence) {
     this.rollups = rollups;
     this.nowMillis = nowMillis;
+    this.events = store == null ? null : new EventQueries(store, appliedSequence);
   }
 
   public QueryResult run(Query q) throws InvalidQueryException {
     long now = nowMillis.getAsLong();
-    Outcome outcome = rollups.read(r -> new Evaluation(r, q, now).run());
+    Outcome outcome = rollups.read(r -> new Evaluation(r, q, now, events != null).run());
     if (outcome.error != null) {
       throw outcome.error;
+    }
+    if (outcome.raw != null) { // outside the read lock: a scan of raw events takes milliseconds
+      return events.run(q, outcome.raw);
     }
     return outcome.result;
   }
@@ -62,16 +82,28 @@ public final class QueryEngine {
    */
   public Double total(Query q) throws InvalidQueryException {
     long now = nowMillis.getAsLong();
-    Outcome outcome = rollups.read(r -> new Evaluation(r, q, now).total());
+    Outcome outcome = rollups.read(r -> new Evaluation(r, q, now, events != null).total());
     if (outcome.error != null) {
       throw outcome.error;
+    }
+    if (outcome.raw != null) {
+      return events.total(q, outcome.raw);
     }
     return outcome.total;
   }
 
-  private record Outcome(QueryResult result, Double total, InvalidQueryException error) {
+  /**
+   * What a pass under the read lock found: the answer, or an error, or ({@code raw}) that the raw
+   * events must answer it.
+   */
+  private record Outcome(
+      QueryResult result, Double total, InvalidQueryException error, EventQueries.Target raw) {
     Outcome(QueryResult result) {
-      this(result, null, null);
+      this(result, null, null, null);
+    }
+
+    Outcome(QueryResult result, Double total, InvalidQueryException error) {
+      this(result, total, error, null);
     }
   }
 
@@ -95,11 +127,15 @@ public final class QueryEngine {
     private final Buckets buckets;
     private final List<String> warnings = new ArrayList<>();
 
-    Evaluation(RollupReader reader, Query q, long now) {
+    /** Whether raw events can answer what the rollups cannot answer exactly. */
+    private final boolean hasEvents;
+
+    Evaluation(RollupReader reader, Query q, long now, boolean hasEvents) {
       this.reader = reader;
       this.q = q;
       this.now = now;
       this.buckets = Buckets.of(q);
+      this.hasEvents = hasEvents;
     }
 
     Outcome run() {
@@ -113,7 +149,9 @@ public final class QueryEngine {
     Outcome total() {
       Gathered g = gather();
       if (g.early() != null) {
-        return g.early().error != null ? g.early() : new Outcome(null, null, null);
+        return g.early().error != null || g.early().raw != null
+            ? g.early()
+            : new Outcome(null, null, null);
       }
       RowNeeds needs = needs(g.field());
       RollupRow total = new RollupRow();
@@ -143,11 +181,18 @@ public final class QueryEngine {
                     + "_value)"));
       }
       boolean needsFullTier = q.usesDimensions() || fn.needsSketch();
+      boolean rawCan = hasEvents && metric != null;
+      if (rawCan && q.usesDimensions() && !exactInRollups(metric.schema())) {
+        return Gathered.answered(raw(metric));
+      }
       int n = buckets.size();
       int[] tierOf = new int[n];
       for (int i = 0; i < n; i++) {
         tierOf[i] = tierFor(buckets.starts[i], buckets.ends[i], needsFullTier);
         if (tierOf[i] < 0) {
+          if (rawCan) { // no rollup tier holds this resolution here; the raw events do
+            return Gathered.answered(raw(metric));
+          }
           return Gathered.answered(error("granularity", noTier(buckets.starts[i], needsFullTier)));
         }
       }
@@ -172,6 +217,30 @@ public final class QueryEngine {
         i = j;
       }
       return new Gathered(null, metric.fieldIndex(), groups, acc);
+    }
+
+    private Outcome raw(MetricRef metric) {
+      return new Outcome(
+          null, null, null, new EventQueries.Target(metric.schema().name(), metric.field()));
+    }
+
+    /**
+     * Whether the rollups hold every event the query's filters and groups select: no dimension it
+     * uses reached its value cap, the type did not reach its combination cap, and a key the rollups
+     * do not know is unknown because no event had it, not because of the key cap.
+     */
+    private boolean exactInRollups(EventSchema schema) {
+      if (schema.seriesCapped()) {
+        return false;
+      }
+      List<String> keys = new ArrayList<>(q.filters().keySet());
+      keys.addAll(q.groupBy());
+      for (String key : keys) {
+        if (schema.cardinality(key) >= 0 ? schema.isCapped(key) : schema.dimensionsCapped()) {
+          return false;
+        }
+      }
+      return true;
     }
 
     /** Reads buckets {@code [from, to)} of every group's series from tier {@code tier}. */
@@ -335,26 +404,11 @@ public final class QueryEngine {
     }
 
     private List<QueryResult.Point> points(RollupRow[] rows, int field) {
-      List<QueryResult.Point> points = new ArrayList<>(Math.min(rows.length, 4096));
-      Double previous = null;
+      Double[] values = new Double[rows.length];
       for (int i = 0; i < rows.length; i++) {
-        Double value = rows[i] == null ? null : q.function().apply(rows[i], field);
-        if (value != null) {
-          previous = value;
-        } else {
-          value =
-              switch (q.fill()) {
-                case NONE, NULL -> null;
-                case ZERO -> 0.0;
-                case PREVIOUS -> previous;
-              };
-          if (value == null && q.fill() != Fill.NULL) {
-            continue;
-          }
-        }
-        points.add(new QueryResult.Point(buckets.starts[i], value));
+        values[i] = rows[i] == null ? null : q.function().apply(rows[i], field);
       }
-      return Collections.unmodifiableList(points);
+      return buckets.points(values, q.fill());
     }
 
     /** The coarsest tier whose buckets tile {@code [s, e)} and that still holds it; -1 if none. */

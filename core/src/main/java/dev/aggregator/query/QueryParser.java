@@ -225,7 +225,8 @@ public final class QueryParser {
     return null;
   }
 
-  private static long time(String name, String text, long now) throws InvalidQueryException {
+  /** Parses a time parameter: RFC 3339, epoch ms, {@code now} or {@code now-24h}. */
+  public static long time(String name, String text, long now) throws InvalidQueryException {
     String s = text.strip();
     if (s.equals("now")) {
       return now;

@@ -5,9 +5,19 @@ import java.util.Map;
 
 /**
  * The answer to a {@link Query}: one series per group (a single one with no dimensions when the
- * query does not group), and warnings where caps make the answer less than exact.
+ * query does not group), warnings where an answer is less than asked, and how it was computed.
+ *
+ * @param source {@value #ROLLUP} (from the rollup tiers) or {@value #EVENTS} (from the raw events
+ *     of the columnar event store)
  */
-public record QueryResult(Query query, List<Series> series, List<String> warnings) {
+public record QueryResult(Query query, List<Series> series, List<String> warnings, String source) {
+  public static final String ROLLUP = "rollup";
+  public static final String EVENTS = "events";
+
+  /** An answer from the rollups. */
+  public QueryResult(Query query, List<Series> series, List<String> warnings) {
+    this(query, series, warnings, ROLLUP);
+  }
 
   /** The data of an ungrouped query: the seed's {@code data}. */
   public List<Point> data() {

@@ -7,6 +7,7 @@ import dev.aggregator.aggregation.EventSchema;
 import dev.aggregator.event.Timestamps;
 import dev.aggregator.query.InvalidQueryException;
 import dev.aggregator.query.Query;
+import dev.aggregator.query.QueryParser;
 import dev.aggregator.query.QueryResult;
 import io.vertx.core.MultiMap;
 import io.vertx.core.WorkerExecutor;
@@ -77,6 +78,83 @@ final class QueryHandlers {
   }
 
   /**
+   * {@code GET /api/events/export?start&end&eventType&format=parquet|ndjson|csv}: the raw events of
+   * a range from the event store, written to a temp file on a worker thread, then streamed.
+   */
+  void export(RoutingContext ctx) {
+    MultiMap params = ctx.queryParams();
+    String format = params.get("format") == null ? "ndjson" : params.get("format");
+    if (!List.of("parquet", "ndjson", "csv").contains(format)) {
+      Http.error(
+          ctx,
+          400,
+          "invalid_export",
+          "format must be parquet, ndjson or csv",
+          List.of(Map.of("parameter", "format")));
+      return;
+    }
+    long start;
+    long end;
+    try {
+      long now = agg.clock().getAsLong();
+      start =
+          params.get("start") == null
+              ? Long.MIN_VALUE
+              : QueryParser.time("start", params.get("start"), now);
+      end =
+          params.get("end") == null
+              ? Long.MAX_VALUE
+              : QueryParser.time("end", params.get("end"), now);
+    } catch (InvalidQueryException e) {
+      Http.error(
+          ctx, 400, "invalid_export", e.getMessage(), List.of(Map.of("parameter", e.parameter())));
+      return;
+    }
+    String type = params.get("eventType");
+    workers
+        .executeBlocking(
+            () -> {
+              java.nio.file.Path file = java.nio.file.Files.createTempFile("export", "." + format);
+              try (var out = java.nio.file.Files.newOutputStream(file)) {
+                agg.rawEvents().awaitVisible(agg.runner().appliedUpTo(), 10_000);
+                agg.rawEvents().export(start, end, type, format, out);
+              } catch (Exception e) {
+                java.nio.file.Files.deleteIfExists(file);
+                throw e;
+              }
+              return file;
+            },
+            false)
+        .onComplete(
+            done -> {
+              if (done.failed()) {
+                ctx.fail(done.cause());
+                return;
+              }
+              java.nio.file.Path file = done.result();
+              String contentType =
+                  switch (format) {
+                    case "parquet" -> "application/vnd.apache.parquet";
+                    case "csv" -> "text/csv";
+                    default -> "application/x-ndjson";
+                  };
+              ctx.response()
+                  .putHeader("Content-Type", contentType)
+                  .putHeader(
+                      "Content-Disposition", "attachment; filename=\"events." + format + "\"")
+                  .sendFile(file.toString())
+                  .onComplete(
+                      sent -> {
+                        try {
+                          java.nio.file.Files.deleteIfExists(file);
+                        } catch (IOException e) {
+                          // a temp file: the OS cleans it up
+                        }
+                      });
+            });
+  }
+
+  /**
    * The seed's shape {@code {"metric","data":[{"timestamp","value"}]}} plus what was asked; with
    * {@code groupBy}, {@code "series":[{"dimensions":{...},"data":[...]}]} instead of {@code data}.
    * Written with the streaming generator: a result may hold 11,000 points per series.
@@ -92,6 +170,7 @@ final class QueryHandlers {
       g.writeStringField("start", Timestamps.format(q.start()));
       g.writeStringField("end", Timestamps.format(q.end()));
       g.writeStringField("fill", q.fill().label());
+      g.writeStringField("source", r.source());
       if (q.zone() != null) {
         g.writeStringField("tz", q.zone().getId());
       }

@@ -74,6 +74,7 @@ final class Routes {
     route(HttpMethod.POST, "/api/events/batch", body(limits.maxBatchBytes()), ingest::ingestBatch);
     route(HttpMethod.GET, "/api/events/health", null, ops::health);
     route(HttpMethod.GET, "/api/events/deadletters", null, ops::deadLetters);
+    route(HttpMethod.GET, "/api/events/export", null, query::export);
     route(HttpMethod.GET, "/api/analytics/query", null, query::query);
     route(HttpMethod.GET, "/api/analytics/metrics", null, query::metrics);
     route(HttpMethod.GET, "/api/analytics/dashboard", null, dashboard::dashboard);

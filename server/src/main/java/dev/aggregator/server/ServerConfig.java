@@ -6,6 +6,7 @@ import dev.aggregator.aggregation.Durations;
 import dev.aggregator.aggregation.Tier;
 import dev.aggregator.alerting.WebhookPolicy;
 import dev.aggregator.ingestion.IngestLimits;
+import dev.aggregator.storage.ParquetEventStore;
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.file.Files;
@@ -144,7 +145,13 @@ public record ServerConfig(
               duration(v, Setting.CHECKPOINT_INTERVAL),
               longIn(v, Setting.WAL_RETENTION_BYTES, 0, Long.MAX_VALUE),
               webhookAllow(v),
-              intIn(v, Setting.MAX_ALERTS, 0, 1_000_000));
+              intIn(v, Setting.MAX_ALERTS, 0, 1_000_000),
+              ParquetEventStore.Options.defaults()
+                  .withRetention(
+                      v.get(Setting.EVENT_RETENTION).strip().equals("forever")
+                          ? null
+                          : duration(v, Setting.EVENT_RETENTION),
+                      longIn(v, Setting.EVENT_DISK_BUDGET, 0, Long.MAX_VALUE)));
     } catch (IllegalArgumentException e) {
       throw new ConfigException(e.getMessage());
     }

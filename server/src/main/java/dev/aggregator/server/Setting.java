@@ -36,11 +36,22 @@ enum Setting {
   MAX_DIMENSION_VALUES(
       "maxDimensionValues",
       "1000",
-      "Values per dimension of an event type; further values count as __other__"),
+      "Values per dimension of an event type in the rollups; past it, queries on that dimension"
+          + " are answered from the raw events"),
   MAX_SERIES_PER_EVENT_TYPE(
       "maxSeriesPerEventType",
       "1000",
-      "Dimension combinations per event type; further ones count as __other__ in every dimension"),
+      "Dimension combinations per event type in the rollups; past it, filtered and grouped"
+          + " queries of that type are answered from the raw events"),
+  EVENT_RETENTION(
+      "eventRetention",
+      "forever",
+      "How long raw events are kept (by event time, whole days); queries that need them refuse"
+          + " older ranges"),
+  EVENT_DISK_BUDGET(
+      "eventDiskBudget",
+      "10737418240",
+      "Bytes of raw event files at most; the oldest days are dropped first (0: no bound)"),
   MAX_FIELDS(
       "maxFields", "256", "Numeric fields per event type; further fields are not summarized"),
   DEDUP_WINDOW("dedupWindow", "24h", "How long a client event id is remembered"),

@@ -85,6 +85,41 @@ class ServerIntegrationTest {
   }
 
   @Test
+  void whatNoRollupTierHoldsIsAnsweredFromTheRawEventsWhichExportAsNdjsonAndCsv() throws Exception {
+    String other = TestEvents.SEED_SAMPLE.replace("electronics", "books");
+    var batch =
+        client.post(
+            "/api/events/batch",
+            "application/x-ndjson",
+            TestEvents.SEED_SAMPLE + "\n" + TestEvents.SEED_SAMPLE + "\n" + other + "\n");
+    assertThat(batch.json().get("accepted").asInt()).isEqualTo(3);
+
+    // 1 s buckets of 2024: no rollup tier holds those (1 s totals are kept 6 h), raw events do.
+    JsonNode filtered =
+        awaitQuery(
+            "/api/analytics/query?metric=page_view&start=2024-01-15T10:30:00Z"
+                + "&end=2024-01-15T10:31:00Z&granularity=1s"
+                + "&filter=category:electronics&filter=page:/products",
+            j -> j.get("data").size() == 1);
+    assertThat(filtered.get("source").asText()).isEqualTo("events");
+    assertThat(filtered.get("data").get(0).get("value").asInt()).isEqualTo(2);
+    assertThat(client.get(SEED_QUERY).json().get("source").asText()).isEqualTo("rollup");
+
+    var ndjson =
+        client.get("/api/events/export?start=2024-01-15T00:00:00Z&end=2024-01-16T00:00:00Z");
+    assertThat(ndjson.status()).isEqualTo(200);
+    String[] lines = ndjson.body().strip().split("\n");
+    assertThat(lines).hasSize(3);
+    JsonNode first = Http.JSON.readTree(lines[0]);
+    assertThat(first.get("eventType").asText()).isEqualTo("page_view");
+    assertThat(first.get("timestamp").asText()).isEqualTo("2024-01-15T10:30:00.000Z");
+    assertThat(first.get("properties").get("value").asDouble()).isEqualTo(99.99);
+    var csv = client.get("/api/events/export?format=csv&eventType=page_view");
+    assertThat(csv.body().strip().split("\n")).hasSize(4); // a header and three events
+    assertThat(client.get("/api/events/export?format=xml").status()).isEqualTo(400);
+  }
+
+  @Test
   void aRepeatedIdIsAnsweredDuplicateAndCountedOnce() throws Exception {
     String event =
         TestEvents.SEED_SAMPLE.replace("{\"eventType\"", "{\"id\":\"retry-1\",\"eventType\"");
