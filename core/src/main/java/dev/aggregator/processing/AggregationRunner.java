@@ -164,10 +164,10 @@ public final class AggregationRunner implements AutoCloseable {
           counts[outcome.ordinal()]++;
           deadLetter(b.firstSequence() + i, e, outcome, now);
         });
-    // Before the permits are released: a full event store queue holds ingestion back (429).
-    toRawEvents(b.events(), b.firstSequence());
-    // Permits, then counts, then the position: whoever sees one may rely on those before it.
-    b.done().run();
+    // The permits are released once the event store has staged the batch: a store that falls
+    // behind holds ingestion back (429), never aggregation. Counts, then the position: whoever
+    // sees one may rely on those before it.
+    toRawEvents(b.events(), b.firstSequence(), b.done());
     int late = counts[Outcome.LATE.ordinal()];
     lifecycle.aggregated(counts[Outcome.AGGREGATED.ordinal()] + late, late);
     lifecycle.expired(counts[Outcome.EXPIRED.ordinal()]);
@@ -182,19 +182,30 @@ public final class AggregationRunner implements AutoCloseable {
   }
 
   /**
-   * Hands log records to the event store (which skips those its files already hold). It blocks
-   * while the store's queue is full, never drops.
+   * Hands log records to the event store (which skips those its files already hold) and runs {@code
+   * staged} once it has them. It blocks while the store's queue is full, never drops.
    */
-  public void toRawEvents(List<Event> events, long firstSequence) {
+  public void toRawEvents(List<Event> events, long firstSequence, Runnable staged) {
     if (rawEvents == null || events.isEmpty()) {
+      staged.run();
       return;
     }
     try {
-      rawEvents.append(events, firstSequence);
+      rawEvents.append(events, firstSequence, staged);
     } catch (InterruptedException e) {
       // close() interrupts; the log still holds them and the next start stores them
       Thread.currentThread().interrupt();
+      staged.run();
+    } catch (RuntimeException e) {
+      // A failed store refuses appends; the log keeps the events and the next start stores them.
+      LOG.error("the event store refused a batch", e);
+      staged.run();
     }
+  }
+
+  /** As {@link #toRawEvents(List, long, Runnable)} with nothing to run (replay). */
+  public void toRawEvents(List<Event> events, long firstSequence) {
+    toRawEvents(events, firstSequence, () -> {});
   }
 
   /** The distinct event types of a batch (runs of one type, common in batches, cost one add). */
