@@ -325,6 +325,8 @@ class ServerIntegrationTest {
       reader.join();
     }
     awaitQuery(SEED_QUERY, j -> j.get("data").size() == 1);
+    // Permits come back once the event store has staged the events too, just after aggregation.
+    awaitQuery("/api/events/health", j -> j.get("status").asText().equals("up"));
     assertThat(client.postJson("/api/events", TestEvents.SEED_SAMPLE).status()).isEqualTo(202);
   }
 
