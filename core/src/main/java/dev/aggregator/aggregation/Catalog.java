@@ -29,7 +29,7 @@ import java.util.Set;
  * <p>Not thread-safe: {@link RollupEngine} guards it.
  */
 public final class Catalog {
-  /** The value that stands for everything past a cap. */
+  /** The group that stands for the groups past a query's top-N limit. */
   public static final String OTHER = "__other__";
 
   private final CatalogLimits limits;
@@ -118,9 +118,67 @@ public final class Catalog {
       }
       return -1;
     }
+    boolean sparse = s.events > 0; // the events before this one did not carry it
     addDimension(s, key);
     record('D', s.name, out -> out.writeUTF(key));
-    return s.dimensions.size() - 1;
+    int created = s.dimensions.size() - 1;
+    if (sparse) {
+      markSparse(s, created);
+    }
+    registerCombinations(s, Long.MIN_VALUE); // combinations completed by this key: nothing missed
+    return created;
+  }
+
+  /** Notes that some events of the type do not carry dimension {@code d}. */
+  void markSparse(EventSchema s, int d) {
+    EventSchema.Dimension dim = s.dimensions.get(d);
+    if (!dim.sparse) {
+      dim.sparse = true;
+      record('p', s.name, out -> out.writeInt(d));
+    }
+  }
+
+  /**
+   * Registers each declared combination whose keys have all become dimensions of {@code s}, with
+   * the event time from which its series are complete.
+   */
+  private void registerCombinations(EventSchema s, long since) {
+    for (List<String> keys : limits.combinations()) {
+      long shape = s.shapeOf(keys);
+      if (shape > 0 && !s.combinations.containsKey(shape)) {
+        s.combinations.put(shape, since);
+        s.combinationsChanged();
+        record(
+            'C',
+            s.name,
+            out -> {
+              out.writeLong(shape);
+              out.writeLong(since);
+            });
+      }
+    }
+  }
+
+  /**
+   * Brings the registered combinations in line with the declared ones after loading: combinations
+   * no longer declared are dropped (were they declared again, their series would have missed the
+   * events in between), newly declared ones hold events from after the newest one seen.
+   */
+  public void reconcileCombinations() {
+    for (EventSchema s : schemas.values()) {
+      List<Long> declared = new ArrayList<>();
+      for (List<String> keys : limits.combinations()) {
+        declared.add(s.shapeOf(keys));
+      }
+      for (long shape : s.combinations.keySet().toArray(new Long[0])) {
+        if (!declared.contains(shape)) {
+          s.combinations.remove(shape);
+          s.combinationsChanged();
+          record('X', s.name, out -> out.writeLong(shape));
+        }
+      }
+      registerCombinations(s, s.events == 0 ? Long.MIN_VALUE : s.lastSeen + 1);
+    }
   }
 
   private static void addDimension(EventSchema s, String key) {
@@ -128,14 +186,19 @@ public final class Catalog {
     s.dimensions.add(new EventSchema.Dimension(key));
   }
 
-  /** The code of {@code value} in dimension {@code d}; 0 ({@value #OTHER}) past the value cap. */
+  /**
+   * The code of {@code value} in dimension {@code d}, created with its marginal series on first
+   * sight; 0 past the dimension's caps on values and value bytes.
+   */
   int valueCode(EventSchema s, int d, String value) {
     EventSchema.Dimension dim = s.dimensions.get(d);
     int code = dim.codes.getValue(value);
     if (code >= 0) {
       return code;
     }
-    if (dim.cardinality() >= limits.maxDimensionValues()) {
+    if (dim.capped
+        || dim.cardinality() >= limits.maxDimensionValues()
+        || dim.valueBytes + utf8Length(value) > limits.maxValueBytes()) {
       if (!dim.capped) {
         dim.capped = true;
         record('c', s.name, out -> out.writeInt(d));
@@ -150,7 +213,12 @@ public final class Catalog {
           out.writeInt(d);
           writeLongUtf(out, value);
         });
-    return dim.values.size() - 1;
+    int created = dim.values.size() - 1;
+    int[] marginal = new int[d + 1];
+    java.util.Arrays.fill(marginal, EventSchema.ABSENT);
+    marginal[d] = created;
+    newSeries(s, marginal);
+    return created;
   }
 
   private static void addValue(EventSchema.Dimension dim, String value) {
@@ -158,6 +226,16 @@ public final class Catalog {
     dim.values.add(value);
     dim.postings.add(new int[0]);
     dim.postingSizes.add(0);
+    dim.valueBytes += utf8Length(value);
+  }
+
+  private static long utf8Length(String value) {
+    long n = 0;
+    for (int i = 0; i < value.length(); i++) {
+      char c = value.charAt(i);
+      n += c < 0x80 ? 1 : c < 0x800 || Character.isSurrogate(c) ? 2 : 3;
+    }
+    return n;
   }
 
   /** The index of numeric field {@code field}, created on first sight; -1 past maxFields. */
@@ -185,25 +263,31 @@ public final class Catalog {
     byName.putIfAbsent(name, new MetricRef(name, s, field, s.fields.size() - 1));
   }
 
+  /** The global id of the marginal series of value {@code code} (> 0) of dimension {@code d}. */
+  static int marginal(EventSchema s, int d, int code) {
+    return s.seriesIds[s.dimensions.get(d).marginal[code]];
+  }
+
   /**
-   * The global id of the series for {@code tuple[0..length)}, created on first sight; past
-   * maxSeries, the type's overflow series.
+   * The global id of the series of combination {@code tuple[0..length)} of shape {@code shape},
+   * created on first sight; -1 once the combination has maxSeries series.
    */
-  int series(EventSchema s, int[] tuple, int length) {
+  int combination(EventSchema s, long shape, int[] tuple, int length) {
     int local = s.tuples.get(tuple, length);
     if (local >= 0) {
       return s.seriesIds[local];
     }
-    if (s.seriesTuples.size() >= limits.maxSeries()) {
-      if (s.overflowSeries < 0) {
-        int global = nextSeries++;
-        addOverflow(s, global);
-        record('O', s.name, out -> out.writeInt(global));
+    if (s.shapeSizes.get(shape) >= limits.maxSeries()) {
+      if (s.cappedShapes.add(shape)) {
+        record('O', s.name, out -> out.writeLong(shape));
       }
-      return s.seriesIds[s.overflowSeries];
+      return -1;
     }
+    return newSeries(s, java.util.Arrays.copyOf(tuple, length));
+  }
+
+  private int newSeries(EventSchema s, int[] copy) {
     int global = nextSeries++;
-    int[] copy = java.util.Arrays.copyOf(tuple, length);
     addSeries(s, copy, global);
     record(
         'S',
@@ -219,27 +303,37 @@ public final class Catalog {
   }
 
   private static void addSeries(EventSchema s, int[] tuple, int global) {
-    int local = addLocal(s, tuple, global);
-    s.tuples.put(tuple, tuple.length, local);
-    for (int d = 0; d < tuple.length; d++) {
-      if (tuple[d] != EventSchema.ABSENT) {
-        s.dimensions.get(d).post(tuple[d], local);
-      }
-    }
-  }
-
-  private static void addOverflow(EventSchema s, int global) {
-    s.overflowSeries = addLocal(s, new int[0], global);
-  }
-
-  private static int addLocal(EventSchema s, int[] tuple, int global) {
     int local = s.seriesTuples.size();
     s.seriesTuples.add(tuple);
     if (local == s.seriesIds.length) {
       s.seriesIds = java.util.Arrays.copyOf(s.seriesIds, local * 2);
     }
     s.seriesIds[local] = global;
-    return local;
+    s.tuples.put(tuple, tuple.length, local);
+    long shape = 0;
+    for (int d = 0; d < tuple.length; d++) {
+      if (tuple[d] != EventSchema.ABSENT) {
+        s.dimensions.get(d).post(tuple[d], local);
+        shape |= 1L << d;
+      }
+    }
+    if (Long.bitCount(shape) == 1) {
+      EventSchema.Dimension dim = s.dimensions.get(tuple.length - 1);
+      if (dim.marginal.length <= tuple[tuple.length - 1]) {
+        dim.marginal =
+            java.util.Arrays.copyOf(
+                dim.marginal, Math.max(dim.marginal.length * 2, tuple[tuple.length - 1] + 1));
+      }
+      dim.marginal[tuple[tuple.length - 1]] = local;
+    }
+    int n = (int) s.shapeSizes.get(shape);
+    int[] list = s.shapes.get(shape);
+    if (list == null || n == list.length) {
+      list = list == null ? new int[4] : java.util.Arrays.copyOf(list, n * 2);
+      s.shapes.put(shape, list);
+    }
+    list[n] = local;
+    s.shapeSizes.put(shape, n + 1);
   }
 
   /** Notes that a schema's counters changed, for the next checkpoint. */
@@ -267,7 +361,6 @@ public final class Catalog {
                 dataOut.writeLong(s.events);
                 dataOut.writeLong(s.firstSeen);
                 dataOut.writeLong(s.lastSeen);
-                dataOut.writeLong(s.overflowEvents);
               }));
     }
     statsChanged.clear();
@@ -295,7 +388,6 @@ public final class Catalog {
       s.events = in.readLong();
       s.firstSeen = in.readLong();
       s.lastSeen = in.readLong();
-      s.overflowEvents = in.readLong();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -327,11 +419,16 @@ public final class Catalog {
           addSeries(s, tuple, global);
           nextSeries = Math.max(nextSeries, global + 1);
         }
-        case 'O' -> {
-          int global = in.readInt();
-          addOverflow(s, global);
-          nextSeries = Math.max(nextSeries, global + 1);
+        case 'O' -> s.cappedShapes.add(in.readLong());
+        case 'C' -> {
+          s.combinations.put(in.readLong(), in.readLong());
+          s.combinationsChanged();
         }
+        case 'X' -> {
+          s.combinations.remove(in.readLong());
+          s.combinationsChanged();
+        }
+        case 'p' -> s.dimensions.get(in.readInt()).sparse = true;
         case 'c' -> s.dimensions.get(in.readInt()).capped = true;
         case 'd' -> s.dimensionsCapped = true;
         case 'f' -> s.fieldsCapped = true;

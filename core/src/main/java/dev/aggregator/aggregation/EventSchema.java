@@ -7,13 +7,16 @@ import org.agrona.collections.Object2IntHashMap;
 
 /**
  * What the catalog knows of one event type: its dimensions and their values, its numeric fields,
- * and its series — one per combination of dimension values seen, plus a total.
+ * and its series — a total, a <em>marginal</em> series per dimension value, and a series per
+ * combination of values of each declared combination of keys.
  *
- * <p>Dimension values are coded as small ints per dimension (code 0 is {@value Catalog#OTHER}, used
- * once a dimension reaches its value cap); a series is the tuple of its codes, one per dimension in
- * the order the dimensions were first seen, with -1 where the event did not carry that dimension
- * and trailing -1s dropped (so series made before a dimension first appeared keep matching events
- * without it). An inverted index (dimension, code) → series answers filters.
+ * <p>Dimension values are coded as small ints per dimension (code 0 stands for values past the
+ * dimension's cap, which have no series); a series is the tuple of its codes, one per dimension in
+ * the order the dimensions were first seen, with -1 for the dimensions it does not break down and
+ * trailing -1s dropped. The set of dimensions a series breaks down is its <em>shape</em> (a bit
+ * mask): a marginal series has one bit, a combination's series one per key. A query reads the
+ * series of exactly one shape — the one of the keys it filters and groups by — so no event is
+ * counted twice; an inverted index (dimension, code) → series answers its filters.
  *
  * <p>Not thread-safe: {@link RollupEngine} writes it under its write lock; queries read it under
  * the read lock.
@@ -35,8 +38,37 @@ public final class EventSchema {
   final List<int[]> seriesTuples = new ArrayList<>();
 
   int[] seriesIds = new int[16];
-  int overflowSeries = -1;
-  long overflowEvents;
+
+  /** By shape: the local series of that shape, ascending (growable: sizes in shapeSizes). */
+  final org.agrona.collections.Long2ObjectHashMap<int[]> shapes =
+      new org.agrona.collections.Long2ObjectHashMap<>();
+
+  final org.agrona.collections.Long2LongHashMap shapeSizes =
+      new org.agrona.collections.Long2LongHashMap(0);
+
+  /**
+   * Declared combinations registered for this type, by shape: the event time from which the
+   * combination's series hold every event ({@link Long#MIN_VALUE} when they always did; later when
+   * the combination was declared after events with all its keys had arrived).
+   */
+  final org.agrona.collections.Long2LongHashMap combinations =
+      new org.agrona.collections.Long2LongHashMap(Long.MAX_VALUE);
+
+  /** The keys of {@link #combinations}, for the per-event loop. */
+  long[] combinationShapes = new long[0];
+
+  void combinationsChanged() {
+    combinationShapes = new long[combinations.size()];
+    int i = 0;
+    for (long shape : combinations.keySet()) {
+      combinationShapes[i++] = shape;
+    }
+    Arrays.sort(combinationShapes);
+  }
+
+  /** Shapes of combinations that reached maxSeries: their series miss later combinations. */
+  final java.util.Set<Long> cappedShapes = new java.util.HashSet<>();
+
   boolean dimensionsCapped;
   boolean fieldsCapped;
   long events;
@@ -53,7 +85,18 @@ public final class EventSchema {
     final List<int[]> postings = new ArrayList<>(List.of(new int[0]));
 
     final List<Integer> postingSizes = new ArrayList<>(List.of(0));
+
+    /** By code: the local index of the value's marginal series (code 0 has none). */
+    int[] marginal = new int[] {-1};
+
+    /** UTF-8 bytes of the values kept. */
+    long valueBytes;
+
+    /** Whether values past a cap were seen (they are in no series of this dimension). */
     boolean capped;
+
+    /** Whether some events of the type do not carry this dimension (a groupBy needs raw events). */
+    boolean sparse;
 
     Dimension(String key) {
       this.key = key;
@@ -137,9 +180,55 @@ public final class EventSchema {
     return i >= 0 && dimensions.get(i).capped;
   }
 
-  /** Whether the type reached its series cap (combinations beyond it share the overflow series). */
-  public boolean seriesCapped() {
-    return overflowSeries >= 0;
+  /**
+   * Whether some events of the type lack dimension {@code key}: a breakdown by it would have a
+   * group without a value, which the marginal series do not hold.
+   */
+  public boolean isSparse(String key) {
+    int i = dimensionIndex.getValue(key);
+    return i >= 0 && dimensions.get(i).sparse;
+  }
+
+  /** The shape (bit mask of dimension indexes) of {@code keys}, or -1 if one is not a dimension. */
+  public long shapeOf(java.util.Collection<String> keys) {
+    long mask = 0;
+    for (String key : keys) {
+      int d = dimensionIndex.getValue(key);
+      if (d < 0 || d >= 64) {
+        return -1;
+      }
+      mask |= 1L << d;
+    }
+    return mask;
+  }
+
+  /**
+   * For a shape of two or more dimensions: the event time from which its series hold every event
+   * that carries all its keys, or {@link Long#MAX_VALUE} when it is not a declared combination or
+   * reached its cap of series. Marginal shapes (one dimension) always hold every event.
+   */
+  public long combinationSince(long shape) {
+    if (Long.bitCount(shape) <= 1) {
+      return Long.MIN_VALUE;
+    }
+    return cappedShapes.contains(shape) ? Long.MAX_VALUE : combinations.get(shape);
+  }
+
+  /** Whether any declared combination of the type reached maxSeries. */
+  public boolean combinationsCapped() {
+    return !cappedShapes.isEmpty();
+  }
+
+  /** The local series of {@code shape}, ascending. */
+  public int[] seriesOfShape(long shape) {
+    int[] list = shapes.get(shape);
+    return list == null ? new int[0] : Arrays.copyOf(list, (int) shapeSizes.get(shape));
+  }
+
+  /** The code of {@code value} in dimension {@code key}: -1 if unknown, 0 for none. */
+  public int codeOf(String key, String value) {
+    int d = dimensionIndex.getValue(key);
+    return d < 0 ? -1 : dimensions.get(d).codes.getValue(value);
   }
 
   /** Whether further dimension keys or numeric fields were ignored at their caps. */
@@ -149,11 +238,6 @@ public final class EventSchema {
 
   public boolean fieldsCapped() {
     return fieldsCapped;
-  }
-
-  /** Events counted in the overflow series. */
-  public long overflowEvents() {
-    return overflowEvents;
   }
 
   /** Series of dimension combinations (not counting the total). */
@@ -166,33 +250,21 @@ public final class EventSchema {
     return seriesIds[local];
   }
 
-  /** Local index of the overflow series, or -1. */
-  public int overflowLocal() {
-    return overflowSeries;
-  }
-
   /**
-   * The value of dimension {@code key} in local series {@code local}: its value, {@value
-   * Catalog#OTHER} for the overflow series or a capped value, or null if the series' events did not
-   * carry it.
+   * The value of dimension {@code key} in local series {@code local}, or null if the series does
+   * not break it down.
    */
   public String valueOf(int local, String key) {
     int d = dimensionIndex.getValue(key);
     if (d < 0) {
       return null;
     }
-    if (local == overflowSeries) {
-      return Catalog.OTHER;
-    }
     int[] tuple = seriesTuples.get(local);
     int code = d < tuple.length ? tuple[d] : ABSENT;
     return code == ABSENT ? null : dimensions.get(d).values.get(code);
   }
 
-  /**
-   * The local series whose dimension {@code key} has one of {@code values}, ascending; the overflow
-   * series matches {@value Catalog#OTHER}.
-   */
+  /** The local series whose dimension {@code key} has one of {@code values}, ascending. */
   public int[] seriesMatching(String key, List<String> values) {
     int d = dimensionIndex.getValue(key);
     if (d < 0) {
@@ -201,24 +273,12 @@ public final class EventSchema {
     Dimension dim = dimensions.get(d);
     int[] result = new int[0];
     for (String value : values) {
-      int code = value.equals(Catalog.OTHER) ? 0 : dim.codes.getValue(value);
-      if (code >= 0) {
+      int code = dim.codes.getValue(value);
+      if (code > 0) {
         result = union(result, dim.seriesWith(code));
-      }
-      if (value.equals(Catalog.OTHER) && overflowSeries >= 0) {
-        result = union(result, new int[] {overflowSeries});
       }
     }
     return result;
-  }
-
-  /** Every local series, ascending. */
-  public int[] allSeries() {
-    int[] all = new int[seriesTuples.size()];
-    for (int i = 0; i < all.length; i++) {
-      all[i] = i;
-    }
-    return all;
   }
 
   static int[] union(int[] a, int[] b) {

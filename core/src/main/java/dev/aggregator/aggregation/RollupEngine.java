@@ -18,8 +18,9 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Function;
 
 /**
- * Event-time rollups: for every event, O(1) updates to the rows of its event type's total series
- * and of its dimension combination's series, in every tier whose retention covers its timestamp.
+ * Event-time rollups: for every event, O(1) updates to the rows of its event type's total series,
+ * of the marginal series of each dimension value it carries and of the series of each declared
+ * combination it completes, in every tier whose retention covers its timestamp.
  *
  * <p>Rows live in memory as deltas since the last checkpoint; a {@link #checkpoint} freezes them
  * and merges them into the {@link RollupStore} together with the catalog's new entries and the log
@@ -128,6 +129,8 @@ public final class RollupEngine {
 
   // Per-event scratch, owned by the writer.
   private final int[] tuple;
+  private final int[] combination;
+  private int[] seriesScratch = new int[16];
   private int[] fieldIndexes = new int[16];
   private double[] fieldValues = new double[16];
 
@@ -160,6 +163,7 @@ public final class RollupEngine {
     }
     this.active = newTables();
     this.tuple = new int[limits.maxDimensions() + 1];
+    this.combination = new int[limits.maxDimensions() + 1];
     if (store != null) {
       load();
     }
@@ -256,14 +260,15 @@ public final class RollupEngine {
     if (covering == 0) {
       return Outcome.EXPIRED;
     }
-    if (store == null && memoryRows() + rowsNeeded(covering) > maxMemoryRows) {
+    if (store == null && memoryRows() + rowsNeeded(covering, e) > maxMemoryRows) {
       return Outcome.FAILED;
     }
     EventSchema schema = catalog.schemaFor(e.eventType());
     if (schema == null || catalog.seriesCount() >= RowTable.MAX_SERIES - 2) {
       return Outcome.FAILED;
     }
-    int series = seriesOf(schema, e);
+    int seriesCount = seriesOf(schema, e);
+    int[] series = seriesScratch;
     int fields = fieldsOf(schema, e.properties());
     boolean hasUser = e.userId() != null;
     long userHash = hasUser ? Hashing.hash64(e.userId()) : 0;
@@ -282,9 +287,11 @@ public final class RollupEngine {
           .getOrCreate(RowTable.key(schema.totalSeries, bucket))
           .add(fieldIndexes, fieldValues, fields, sketches, hasUser, userHash);
       if (!tier.totalsOnly()) {
-        table
-            .getOrCreate(RowTable.key(series, bucket))
-            .add(fieldIndexes, fieldValues, fields, true, hasUser, userHash);
+        for (int k = 0; k < seriesCount; k++) {
+          table
+              .getOrCreate(RowTable.key(series[k], bucket))
+              .add(fieldIndexes, fieldValues, fields, true, hasUser, userHash);
+        }
       }
     }
     schema.events++;
@@ -296,26 +303,35 @@ public final class RollupEngine {
     return late ? Outcome.LATE : Outcome.AGGREGATED;
   }
 
-  /** Rows an event may add: its total in every covering tier, its combination in full ones. */
-  private int rowsNeeded(int covering) {
+  /**
+   * Rows an event may add: its total in every covering tier; in full ones, a marginal per dimension
+   * and a series per declared combination, at most.
+   */
+  private int rowsNeeded(int covering, Event e) {
+    int full = 2 + e.properties().size() + catalog.limits().combinations().size();
     int n = 0;
     for (int i = 0; i < cutoffs.length; i++) {
       if ((covering & (1 << i)) != 0) {
-        n += tiers.get(i).totalsOnly() ? 1 : 2;
+        n += tiers.get(i).totalsOnly() ? 1 : full;
       }
     }
     return n;
   }
 
-  /** The series of the event's dimension combination (its source and string/boolean properties). */
+  /**
+   * Fills {@link #seriesScratch} with the series the event updates besides its type's total: the
+   * marginal series of each dimension value it carries (its source and string/boolean properties)
+   * and the series of each declared combination whose values it all carries; returns how many.
+   */
   private int seriesOf(EventSchema schema, Event e) {
-    int known = schema.dimensions.size();
     Arrays.fill(tuple, 0, tuple.length, EventSchema.ABSENT);
     int length = 0;
+    int carried = 0;
     int d = catalog.dimension(schema, SOURCE);
     if (d >= 0) {
       tuple[d] = catalog.valueCode(schema, d, e.source());
       length = Math.max(length, d + 1);
+      carried++;
     }
     EventProperties p = e.properties();
     for (int i = 0; i < p.size(); i++) {
@@ -324,20 +340,53 @@ public final class RollupEngine {
         continue; // numbers are fields; the event's own source shadows a property of that name
       }
       d = catalog.dimension(schema, p.key(i));
-      if (d >= 0) {
+      if (d >= 0 && tuple[d] == EventSchema.ABSENT) { // a repeated key counts once
         tuple[d] = catalog.valueCode(schema, d, p.string(i));
         length = Math.max(length, d + 1);
+        carried++;
       }
     }
-    while (length > 0 && tuple[length - 1] == EventSchema.ABSENT) {
-      length--;
+    if (carried < schema.dimensions.size()) {
+      for (int k = 0; k < schema.dimensions.size(); k++) {
+        if (k >= length || tuple[k] == EventSchema.ABSENT) {
+          catalog.markSparse(schema, k);
+        }
+      }
     }
-    int series = catalog.series(schema, tuple, length);
-    if (schema.overflowSeries >= 0 && series == schema.seriesIds[schema.overflowSeries]) {
-      schema.overflowEvents++;
+    int n = 0;
+    for (int k = 0; k < length; k++) {
+      if (tuple[k] > 0) { // code 0: past the dimension's cap, in no series
+        n = push(n, Catalog.marginal(schema, k, tuple[k]));
+      }
     }
-    assert known <= schema.dimensions.size();
-    return series;
+    if (schema.combinationShapes.length > 0) {
+      for (long shape : schema.combinationShapes) {
+        int len = 64 - Long.numberOfLeadingZeros(shape);
+        boolean complete = true;
+        for (int k = 0; k < len; k++) {
+          boolean in = (shape & (1L << k)) != 0;
+          int code = in && k < length ? tuple[k] : EventSchema.ABSENT;
+          if (in && code <= 0) {
+            complete = false;
+            break;
+          }
+          combination[k] = code;
+        }
+        int id = complete ? catalog.combination(schema, shape, combination, len) : -1;
+        if (id >= 0) {
+          n = push(n, id);
+        }
+      }
+    }
+    return n;
+  }
+
+  private int push(int n, int series) {
+    if (n == seriesScratch.length) {
+      seriesScratch = Arrays.copyOf(seriesScratch, n * 2);
+    }
+    seriesScratch[n] = series;
+    return n + 1;
   }
 
   /** Fills the field scratch arrays with the event's numeric properties; returns how many. */
@@ -544,6 +593,7 @@ public final class RollupEngine {
       }
       catalog.drainJournal();
       catalog.drainStats();
+      catalog.reconcileCombinations(); // journaled: the next checkpoint records the changes
       byte[] checkpoint = store.getMeta(META_CHECKPOINT);
       if (checkpoint != null) {
         java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(checkpoint);

@@ -19,7 +19,9 @@ import java.util.Map;
 import java.util.function.LongSupplier;
 
 /**
- * Answers {@link Query}s from the rollups.
+ * Answers {@link Query}s from the cheapest layer that is exact: the rollups' total series, the
+ * marginal series of the one key a query filters and groups by, a declared combination whose keys
+ * are exactly the query's — or else the raw events ({@link EventQueries}).
  *
  * <p>For each output bucket it reads the coarsest tier whose buckets tile it exactly and whose
  * retention still holds it — a 1-hour query reads 1 h buckets, a day in Berlin reads 1 h buckets
@@ -70,6 +72,22 @@ public final class QueryEngine {
       return events.run(q, outcome.raw);
     }
     return outcome.result;
+  }
+
+  /**
+   * Answers {@code q} from the raw events whatever the rollups hold — to check one path against the
+   * other. Without an event store, or for a metric nothing was recorded for, it is {@link #run}.
+   */
+  public QueryResult runFromEvents(Query q) throws InvalidQueryException {
+    EventQueries.Target target =
+        events == null
+            ? null
+            : rollups.read(
+                r -> {
+                  MetricRef m = r.catalog().resolve(q.metric());
+                  return m == null ? null : new EventQueries.Target(m.schema().name(), m.field());
+                });
+    return target == null ? run(q) : events.run(q, target);
   }
 
   /**
@@ -182,8 +200,10 @@ public final class QueryEngine {
       }
       boolean needsFullTier = q.usesDimensions() || fn.needsSketch();
       boolean rawCan = hasEvents && metric != null;
-      if (rawCan && q.usesDimensions() && !exactInRollups(metric.schema())) {
-        return Gathered.answered(raw(metric));
+      String inexact = metric == null ? null : notExact(metric.schema());
+      if (inexact != null) {
+        return Gathered.answered(
+            rawCan ? raw(metric) : error(q.groupBy().isEmpty() ? "filter" : "groupBy", inexact));
       }
       int n = buckets.size();
       int[] tierOf = new int[n];
@@ -225,22 +245,81 @@ public final class QueryEngine {
     }
 
     /**
-     * Whether the rollups hold every event the query's filters and groups select: no dimension it
-     * uses reached its value cap, the type did not reach its combination cap, and a key the rollups
-     * do not know is unknown because no event had it, not because of the key cap.
+     * Why the rollups cannot answer the query exactly, or null if they can: the series of the shape
+     * of the keys it filters and groups by (the total, a marginal, a declared combination) must
+     * hold every event it selects, and every group it asks for.
      */
-    private boolean exactInRollups(EventSchema schema) {
-      if (schema.seriesCapped()) {
-        return false;
-      }
-      List<String> keys = new ArrayList<>(q.filters().keySet());
-      keys.addAll(q.groupBy());
-      for (String key : keys) {
-        if (schema.cardinality(key) >= 0 ? schema.isCapped(key) : schema.dimensionsCapped()) {
-          return false;
+    private String notExact(EventSchema schema) {
+      List<String> known = new ArrayList<>();
+      for (String key : keys()) {
+        if (schema.cardinality(key) >= 0) {
+          known.add(key);
+        } else if (schema.dimensionsCapped()) {
+          return "'"
+              + key
+              + "' may be one of the dimensions of "
+              + schema.name()
+              + " past its cap (maxDimensions)";
         }
       }
-      return true;
+      for (String key : q.groupBy()) {
+        if (schema.isCapped(key)) {
+          return "dimension "
+              + key
+              + " of "
+              + schema.name()
+              + " has more values than the rollups keep (maxDimensionValues)";
+        }
+        if (schema.isSparse(key)) {
+          return "some events of "
+              + schema.name()
+              + " lack dimension "
+              + key
+              + ", and the rollups hold no group for them";
+        }
+      }
+      for (Map.Entry<String, List<String>> f : q.filters().entrySet()) {
+        if (schema.isCapped(f.getKey())) {
+          for (String value : f.getValue()) {
+            if (schema.codeOf(f.getKey(), value) <= 0) {
+              return "value "
+                  + value
+                  + " of "
+                  + f.getKey()
+                  + " is not among the values of "
+                  + schema.name()
+                  + " the rollups keep (maxDimensionValues)";
+            }
+          }
+        }
+      }
+      long shape = schema.shapeOf(known);
+      long since = schema.combinationSince(shape);
+      if (since == Long.MAX_VALUE) {
+        return "filtering and grouping by "
+            + String.join(" and ", known)
+            + " together needs the declared combination "
+            + String.join("+", known)
+            + " (setting rollups)"
+            + (schema.combinationsCapped() ? " within its cap of series (maxSeries)" : "");
+      }
+      if (q.start() < since) {
+        return "the combination "
+            + String.join("+", known)
+            + " was declared after events of "
+            + schema.name()
+            + " arrived; its rollups hold events from "
+            + Timestamps.format(since)
+            + " on";
+      }
+      return null;
+    }
+
+    /** The keys the query filters and groups by, each once. */
+    private List<String> keys() {
+      java.util.LinkedHashSet<String> keys = new java.util.LinkedHashSet<>(q.filters().keySet());
+      keys.addAll(q.groupBy());
+      return List.copyOf(keys);
     }
 
     /** Reads buckets {@code [from, to)} of every group's series from tier {@code tier}. */
@@ -271,35 +350,42 @@ public final class QueryEngine {
       }
     }
 
-    /** The series to read, in groups: the total alone, or the matching combinations per group. */
+    /**
+     * The series to read, in groups: the total alone, or the series of the query's shape that match
+     * its filters, grouped by their values of its groupBy keys.
+     */
     private List<Group> groups(EventSchema schema) {
       if (!q.usesDimensions()) {
         return List.of(new Group(Map.of(), new int[] {schema.totalSeries()}));
       }
-      int[] selected = schema.allSeries();
-      for (Map.Entry<String, List<String>> f : q.filters().entrySet()) {
-        noteDimension(schema, f.getKey());
-        selected = EventSchema.intersect(selected, schema.seriesMatching(f.getKey(), f.getValue()));
-      }
-      for (String key : q.groupBy()) {
-        noteDimension(schema, key);
-      }
-      if (schema.seriesCapped()) {
-        warnings.add(
-            schema.name()
-                + " reached its cap of dimension combinations (maxSeriesPerEventType): "
-                + schema.overflowEvents()
-                + " events with newer combinations count under "
-                + Catalog.OTHER
-                + " in every dimension");
+      List<String> known = new ArrayList<>();
+      boolean unknownFilter = false;
+      for (String key : keys()) {
+        if (schema.cardinality(key) >= 0) {
+          known.add(key);
+        } else {
+          warnings.add("'" + key + "' is not a dimension of " + schema.name());
+          unknownFilter |= q.filters().containsKey(key); // no event carried it: none matches
+        }
       }
       Map<List<String>, List<Integer>> byValues = new LinkedHashMap<>();
-      for (int local : selected) {
-        List<String> values = new ArrayList<>(q.groupBy().size());
-        for (String key : q.groupBy()) {
-          values.add(schema.valueOf(local, key));
+      if (known.isEmpty() && !unknownFilter) { // grouped by keys no event carried: one group
+        List<String> none = new ArrayList<>();
+        q.groupBy().forEach(k -> none.add(null));
+        byValues.put(none, List.of(schema.totalSeries()));
+      } else if (!unknownFilter) {
+        int[] selected = schema.seriesOfShape(schema.shapeOf(known));
+        for (Map.Entry<String, List<String>> f : q.filters().entrySet()) {
+          selected =
+              EventSchema.intersect(selected, schema.seriesMatching(f.getKey(), f.getValue()));
         }
-        byValues.computeIfAbsent(values, k -> new ArrayList<>()).add(schema.seriesId(local));
+        for (int local : selected) {
+          List<String> values = new ArrayList<>(q.groupBy().size());
+          for (String key : q.groupBy()) {
+            values.add(schema.valueOf(local, key));
+          }
+          byValues.computeIfAbsent(values, k -> new ArrayList<>()).add(schema.seriesId(local));
+        }
       }
       if (q.groupBy().isEmpty() && byValues.isEmpty()) {
         return List.of(new Group(Map.of(), new int[0])); // nothing matches: one empty series
@@ -313,22 +399,6 @@ public final class QueryEngine {
         groups.add(new Group(dims, e.getValue().stream().mapToInt(Integer::intValue).toArray()));
       }
       return groups;
-    }
-
-    private void noteDimension(EventSchema schema, String key) {
-      if (schema.cardinality(key) < 0) {
-        warnings.add("'" + key + "' is not a dimension of " + schema.name());
-      } else if (schema.isCapped(key)) {
-        warnings.add(
-            "dimension "
-                + key
-                + " of "
-                + schema.name()
-                + " reached its cap of "
-                + schema.cardinality(key)
-                + " values (maxDimensionValues); later values count as "
-                + Catalog.OTHER);
-      }
     }
 
     /**
@@ -355,8 +425,8 @@ public final class QueryEngine {
           order.add(g);
         }
       }
-      // A group whose every dimension is __other__ (capped values, the overflow series) is ranked
-      // with the rest: it joins the remainder, so one __other__ series answers for both.
+      // A group whose every value is __other__ (a client's own value) is ranked with the rest: it
+      // joins the remainder, so one __other__ series answers for both (as from the raw events).
       List<Integer> folded = new ArrayList<>();
       order.removeIf(
           g -> {

@@ -1,11 +1,13 @@
 package dev.aggregator.aggregation;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.aggregator.event.Event;
 import dev.aggregator.event.Timestamps;
 import dev.aggregator.query.AggregateFunction;
 import dev.aggregator.query.Fill;
+import dev.aggregator.query.InvalidQueryException;
 import dev.aggregator.query.Query;
 import dev.aggregator.query.QueryEngine;
 import dev.aggregator.query.QueryResult;
@@ -31,9 +33,15 @@ class CheckpointTest {
 
   @TempDir Path dir;
 
+  private static final CatalogLimits LIMITS =
+      CatalogLimits.defaults().withCombinations(List.of(List.of("device", "country")));
+
   private RollupEngine open(RocksRollupStore store) {
-    return new RollupEngine(
-        Tier.DEFAULTS, CatalogLimits.defaults(), 1_000_000, Duration.ofMinutes(1), store);
+    return open(store, LIMITS);
+  }
+
+  private static RollupEngine open(RocksRollupStore store, CatalogLimits limits) {
+    return new RollupEngine(Tier.DEFAULTS, limits, 1_000_000, Duration.ofMinutes(1), store);
   }
 
   private static List<Event> events(int n, long from) {
@@ -112,7 +120,7 @@ class CheckpointTest {
   void mergesEventsAfterACheckpointWithTheStoredRows() throws Exception {
     try (RocksRollupStore store = RocksRollupStore.open(dir, PARTITIONS)) {
       RollupEngine engine = open(store);
-      RollupEngine memoryOnly = new RollupEngine(Tier.DEFAULTS, 1_000_000, Duration.ofMinutes(1));
+      RollupEngine memoryOnly = open(null);
       List<Event> all = events(6_000, NOW - 3 * HOUR);
       for (int part = 0; part < 3; part++) {
         List<Event> slice = all.subList(part * 2_000, (part + 1) * 2_000);
@@ -123,6 +131,62 @@ class CheckpointTest {
         }
       }
       assertThat(answers(engine)).isEqualTo(answers(memoryOnly));
+    }
+  }
+
+  @Test
+  void aCombinationDeclaredAfterEventsArrivedAnswersOnlyFromThenOn() throws Exception {
+    long start = Granularity.H1.bucketStart(NOW - 3 * HOUR);
+    Query both =
+        new Query(
+            "view",
+            start,
+            NOW + HOUR,
+            Granularity.H1,
+            AggregateFunction.COUNT,
+            Fill.NONE,
+            Map.of("device", List.of("mobile"), "country", List.of("c1")),
+            List.of(),
+            10,
+            null);
+    try (RocksRollupStore store = RocksRollupStore.open(dir, PARTITIONS)) {
+      RollupEngine engine = open(store, CatalogLimits.defaults());
+      engine.apply(events(1_000, NOW - 3 * HOUR), 0, NOW, (i, e, o) -> {});
+      engine.checkpoint();
+    }
+    try (RocksRollupStore store = RocksRollupStore.open(dir, PARTITIONS)) {
+      RollupEngine engine = open(store, LIMITS); // device+country declared now
+      QueryEngine q = new QueryEngine(engine, () -> NOW);
+      assertThatThrownBy(() -> q.run(both))
+          .isInstanceOf(InvalidQueryException.class)
+          .hasMessageContaining("was declared after events of view arrived");
+
+      long from = NOW + HOUR; // after the newest event time seen before the declaration
+      List<Event> later = new ArrayList<>();
+      for (int i = 0; i < 10; i++) {
+        later.add(
+            TestEvents.event("view")
+                .at(from + i)
+                .prop("country", "c1")
+                .prop("device", i < 3 ? "mobile" : "desktop")
+                .build());
+      }
+      engine.apply(later, 1_000, NOW, (i, e, o) -> {});
+      Query fromThen =
+          new Query(
+              "view",
+              Granularity.H1.bucketStart(from),
+              NOW + 2 * HOUR,
+              Granularity.H1,
+              AggregateFunction.COUNT,
+              Fill.NONE,
+              both.filters(),
+              List.of(),
+              10,
+              null);
+      QueryResult r = q.run(fromThen);
+      assertThat(r.data()).hasSize(1);
+      assertThat(r.data().get(0).value()).isEqualTo(3);
     }
   }
 

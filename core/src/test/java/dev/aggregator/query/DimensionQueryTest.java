@@ -18,13 +18,23 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** Filters, grouping, top-N, caps, sketches and time zones, against an in-memory engine. */
+/**
+ * Filters, grouping, top-N, caps, sketches and time zones, against an in-memory engine with no raw
+ * event store: what its rollups cannot answer exactly is refused.
+ */
 class DimensionQueryTest {
   private static final long NOW = Timestamps.parseRfc3339("2026-11-30T12:00:00Z");
   private static final long HOUR = 3_600_000L;
   private static final long T = NOW - 2 * HOUR; // inside every full tier
 
-  private RollupEngine rollups = new RollupEngine(Tier.DEFAULTS, 1_000_000, Duration.ofMinutes(1));
+  private static final CatalogLimits COUNTRY_BY_DEVICE =
+      CatalogLimits.defaults().withCombinations(List.of(List.of("country", "device")));
+
+  private RollupEngine rollups = engine(COUNTRY_BY_DEVICE);
+
+  private static RollupEngine engine(CatalogLimits limits) {
+    return new RollupEngine(Tier.DEFAULTS, limits, 1_000_000, Duration.ofMinutes(1), null);
+  }
 
   private void ingest(List<Event> events) {
     rollups.apply(events, NOW, (i, e, o) -> {});
@@ -59,15 +69,21 @@ class DimensionQueryTest {
     return r.data().get(0).value();
   }
 
-  private void standardSet() {
+  /** Five events that all carry country and device. */
+  private void denseSet() {
     ingest(
         List.of(
             view("DE", "mobile", 10, "u1"),
             view("DE", "desktop", 20, "u2"),
             view("FR", "mobile", 30, "u1"),
             view("FR", "mobile", 40, "u3"),
-            view("US", "tablet", 50, "u4"),
-            TestEvents.event("page_view").at(T).user("u5").prop("value", 60).build()));
+            view("US", "tablet", 50, "u4")));
+  }
+
+  /** The dense set and one event without dimensions. */
+  private void standardSet() {
+    denseSet();
+    ingest(List.of(TestEvents.event("page_view").at(T).user("u5").prop("value", 60).build()));
   }
 
   @Test
@@ -119,26 +135,35 @@ class DimensionQueryTest {
 
   @Test
   void groupsByDimensionsRankedByTotalWithTheRestAsOther() throws Exception {
-    standardSet();
+    denseSet();
 
     QueryResult r = run("page_view_value", AggregateFunction.SUM, Map.of(), List.of("country"), 2);
 
+    assertThat(r.source()).isEqualTo(QueryResult.ROLLUP);
     assertThat(r.series()).hasSize(3);
     assertThat(r.series().get(0).dimensions()).containsEntry("country", "FR");
     assertThat(r.series().get(0).data().get(0).value()).isEqualTo(70);
-    assertThat(r.series().get(1).dimensions()).containsEntry("country", null);
-    assertThat(r.series().get(1).data().get(0).value())
-        .as("the event without a country")
-        .isEqualTo(60);
+    assertThat(r.series().get(1).dimensions()).containsEntry("country", "US");
+    assertThat(r.series().get(1).data().get(0).value()).isEqualTo(50);
     assertThat(r.series().get(2).dimensions()).containsEntry("country", "__other__");
-    assertThat(r.series().get(2).data().get(0).value()).as("US 50 + DE 30").isEqualTo(80);
+    assertThat(r.series().get(2).data().get(0).value()).as("DE 30").isEqualTo(30);
     double total = r.series().stream().mapToDouble(s -> s.data().get(0).value()).sum();
-    assertThat(total).as("totals still add up").isEqualTo(210);
+    assertThat(total).as("totals still add up").isEqualTo(150);
   }
 
   @Test
-  void groupsByTwoDimensions() throws Exception {
+  void refusesABreakdownThatNeedsAGroupForEventsWithoutTheKey() {
     standardSet();
+
+    assertThatThrownBy(
+            () -> run("page_view_value", AggregateFunction.SUM, Map.of(), List.of("country"), 10))
+        .isInstanceOf(InvalidQueryException.class)
+        .hasMessageContaining("some events of page_view lack dimension country");
+  }
+
+  @Test
+  void groupsByTwoDimensionsOfADeclaredCombination() throws Exception {
+    denseSet();
 
     QueryResult r =
         run(
@@ -158,6 +183,23 @@ class DimensionQueryTest {
               + s.data().get(0).value());
     }
     assertThat(got).containsExactly("FR/mobile=2.0", "DE/desktop=1.0", "DE/mobile=1.0");
+  }
+
+  @Test
+  void refusesKeySetsNoDeclaredCombinationHolds() {
+    rollups = engine(CatalogLimits.defaults());
+    denseSet();
+
+    assertThatThrownBy(
+            () ->
+                run(
+                    "page_view",
+                    AggregateFunction.COUNT,
+                    Map.of("country", List.of("FR")),
+                    List.of("device"),
+                    10))
+        .isInstanceOf(InvalidQueryException.class)
+        .hasMessageContaining("needs the declared combination country+device (setting rollups)");
   }
 
   @Test
@@ -221,14 +263,8 @@ class DimensionQueryTest {
   }
 
   @Test
-  void foldsValuesPastTheCapIntoOtherAndWarns() throws Exception {
-    rollups =
-        new RollupEngine(
-            Tier.DEFAULTS,
-            new CatalogLimits(100, 8, 2, 100, 8),
-            1_000_000,
-            Duration.ofMinutes(1),
-            null);
+  void answersKnownValuesPastTheValueCapAndRefusesTheRest() throws Exception {
+    rollups = engine(new CatalogLimits(100, 8, 2, 100, 8));
     ingest(
         List.of(
             view("DE", "m", 1, "a"),
@@ -236,36 +272,39 @@ class DimensionQueryTest {
             view("US", "m", 3, "c"),
             view("JP", "m", 4, "d")));
 
-    QueryResult r = run("page_view_value", AggregateFunction.SUM, Map.of(), List.of("country"), 10);
-
-    Map<String, Double> byCountry = new LinkedHashMap<>();
-    r.series().forEach(s -> byCountry.put(s.dimensions().get("country"), s.data().get(0).value()));
-    assertThat(byCountry)
-        .containsEntry("DE", 1.0)
-        .containsEntry("FR", 2.0)
-        .containsEntry("__other__", 7.0);
-    assertThat(r.warnings())
-        .anyMatch(w -> w.contains("dimension country of page_view reached its cap of 2 values"));
     assertThat(
             only(
                 run(
                     "page_view_value",
                     AggregateFunction.SUM,
-                    Map.of("country", List.of("__other__")),
+                    Map.of("country", List.of("DE", "FR")),
                     List.of(),
                     10)))
-        .isEqualTo(7);
+        .as("values kept before the cap hold every one of their events")
+        .isEqualTo(3);
+    assertThatThrownBy(
+            () -> run("page_view_value", AggregateFunction.SUM, Map.of(), List.of("country"), 10))
+        .hasMessageContaining("dimension country of page_view has more values than the rollups");
+    assertThatThrownBy(
+            () ->
+                run(
+                    "page_view_value",
+                    AggregateFunction.SUM,
+                    Map.of("country", List.of("JP")),
+                    List.of(),
+                    10))
+        .hasMessageContaining("value JP of country is not among the values");
+    assertThat(only(run("page_view_value", AggregateFunction.SUM, Map.of(), List.of(), 10)))
+        .as("the total is exact whatever the caps")
+        .isEqualTo(10);
   }
 
   @Test
-  void foldsCombinationsPastTheSeriesCapIntoOneOverflowSeries() throws Exception {
+  void refusesACombinationPastItsCapOfSeriesButNotItsMarginals() throws Exception {
     rollups =
-        new RollupEngine(
-            Tier.DEFAULTS,
-            new CatalogLimits(100, 8, 100, 2, 8),
-            1_000_000,
-            Duration.ofMinutes(1),
-            null);
+        engine(
+            new CatalogLimits(100, 8, 100, 2, 8)
+                .withCombinations(List.of(List.of("country", "device"))));
     ingest(
         List.of(
             view("DE", "m", 1, "a"),
@@ -273,17 +312,23 @@ class DimensionQueryTest {
             view("US", "m", 3, "c"),
             view("US", "t", 4, "d")));
 
-    QueryResult r =
-        run("page_view_value", AggregateFunction.SUM, Map.of(), List.of("country", "device"), 10);
-
-    assertThat(r.series())
-        .extracting(s -> s.dimensions().get("country"))
-        .containsExactlyInAnyOrder("__other__", "FR", "DE");
-    assertThat(r.warnings())
-        .anyMatch(w -> w.contains("page_view reached its cap of dimension combinations"));
-    assertThat(only(run("page_view_value", AggregateFunction.SUM, Map.of(), List.of(), 10)))
-        .as("the total is exact whatever the caps")
-        .isEqualTo(10);
+    assertThatThrownBy(
+            () ->
+                run(
+                    "page_view_value",
+                    AggregateFunction.SUM,
+                    Map.of(),
+                    List.of("country", "device"),
+                    10))
+        .hasMessageContaining("within its cap of series");
+    QueryResult byCountry =
+        run("page_view_value", AggregateFunction.SUM, Map.of(), List.of("country"), 10);
+    Map<String, Double> got = new LinkedHashMap<>();
+    byCountry
+        .series()
+        .forEach(s -> got.put(s.dimensions().get("country"), s.data().get(0).value()));
+    assertThat(got)
+        .containsExactly(Map.entry("US", 7.0), Map.entry("FR", 2.0), Map.entry("DE", 1.0));
   }
 
   @Test

@@ -301,12 +301,12 @@ final class QueryHandlers {
       d.put("name", key);
       d.put("cardinality", s.cardinality(key));
       d.put("capped", s.isCapped(key));
+      d.put("sparse", s.isSparse(key));
       dims.add(d);
     }
     t.put("dimensions", dims);
     t.put("series", s.seriesCount());
-    t.put("seriesCapped", s.seriesCapped());
-    t.put("overflowEvents", s.overflowEvents());
+    t.put("combinationsCapped", s.combinationsCapped());
     t.put("dimensionsCapped", s.dimensionsCapped());
     t.put("fieldsCapped", s.fieldsCapped());
     return t;

@@ -32,17 +32,30 @@ enum Setting {
       "10s",
       "How often rollups are made durable; a restart replays at most this much"),
   MAX_EVENT_TYPES("maxEventTypes", "10000", "Event types at most; events of further types fail"),
-  MAX_DIMENSIONS("maxDimensions", "32", "Dimension keys per event type; further keys are ignored"),
+  MAX_DIMENSIONS(
+      "maxDimensions",
+      "32",
+      "Dimension keys per event type (at most 64); further keys are ignored"),
+  ROLLUPS(
+      "rollups",
+      "",
+      "Declared combinations kept as rollups besides one series per dimension value, e.g."
+          + " country+device,page+country; queries on other key sets read the raw events"),
   MAX_DIMENSION_VALUES(
       "maxDimensionValues",
-      "1000",
-      "Values per dimension of an event type in the rollups; past it, queries on that dimension"
-          + " are answered from the raw events"),
+      "100000",
+      "Values per dimension of an event type kept as rollup series; queries that need later"
+          + " values are answered from the raw events"),
+  MAX_DIMENSION_VALUE_BYTES(
+      "maxDimensionValueBytes",
+      "8388608",
+      "Bytes (UTF-8) of the values kept per dimension of an event type, a second bound besides"
+          + " maxDimensionValues"),
   MAX_SERIES_PER_EVENT_TYPE(
       "maxSeriesPerEventType",
-      "1000",
-      "Dimension combinations per event type in the rollups; past it, filtered and grouped"
-          + " queries of that type are answered from the raw events"),
+      "100000",
+      "Series per declared combination of an event type; queries that need later ones are"
+          + " answered from the raw events"),
   EVENT_RETENTION(
       "eventRetention",
       "forever",

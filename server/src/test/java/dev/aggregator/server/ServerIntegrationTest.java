@@ -462,8 +462,8 @@ class ServerIntegrationTest {
     assertThat(type.get("fields").toString()).isEqualTo("[\"amount\"]");
     assertThat(type.get("dimensions").toString())
         .isEqualTo(
-            "[{\"name\":\"source\",\"cardinality\":2,\"capped\":false},"
-                + "{\"name\":\"country\",\"cardinality\":2,\"capped\":false}]");
+            "[{\"name\":\"source\",\"cardinality\":2,\"capped\":false,\"sparse\":false},"
+                + "{\"name\":\"country\",\"cardinality\":2,\"capped\":false,\"sparse\":false}]");
   }
 
   @Test
