@@ -285,12 +285,15 @@ public final class RollupEngine {
       boolean sketches = !tier.totalsOnly();
       table
           .getOrCreate(RowTable.key(schema.totalSeries, bucket))
-          .add(fieldIndexes, fieldValues, fields, sketches, hasUser, userHash);
+          .add(fieldIndexes, fieldValues, fields, sketches, sketches && hasUser, userHash);
       if (!tier.totalsOnly()) {
+        // Value sketches (percentiles) only in the total: a KLL update per field per row was the
+        // largest per-event cost of the marginals (BENCHMARKS.md), and a filtered percentile is
+        // exact from the raw events.
         for (int k = 0; k < seriesCount; k++) {
           table
               .getOrCreate(RowTable.key(series[k], bucket))
-              .add(fieldIndexes, fieldValues, fields, true, hasUser, userHash);
+              .add(fieldIndexes, fieldValues, fields, false, hasUser, userHash);
         }
       }
     }

@@ -36,25 +36,25 @@ public final class RollupRow {
    * Counts one event.
    *
    * @param fieldIndexes the fields it carries ({@code fieldIndexes[0..fieldCount)})
-   * @param sketches whether to feed the sketches (not in a totals-only tier)
-   * @param userHash the user's hash, used only if {@code hasUser}
+   * @param values whether to feed the fields' value sketches (percentiles)
+   * @param users whether to feed the user sketch with {@code userHash}
    */
   void add(
       int[] fieldIndexes,
       double[] fieldValues,
       int fieldCount,
-      boolean sketches,
-      boolean hasUser,
+      boolean values,
+      boolean users,
       long userHash) {
     count++;
     for (int i = 0; i < fieldCount; i++) {
-      fieldFor(fieldIndexes[i]).add(fieldValues[i], sketches);
+      fieldFor(fieldIndexes[i]).add(fieldValues[i], values);
     }
-    if (sketches && hasUser) {
-      if (users == null) {
-        users = new UserSketch();
+    if (users) {
+      if (this.users == null) {
+        this.users = new UserSketch();
       }
-      users.add(userHash);
+      this.users.add(userHash);
     }
   }
 

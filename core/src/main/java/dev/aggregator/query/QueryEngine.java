@@ -250,6 +250,10 @@ public final class QueryEngine {
      * hold every event it selects, and every group it asks for.
      */
     private String notExact(EventSchema schema) {
+      if (q.function().isPercentile() && q.usesDimensions()) {
+        return "percentiles of a filtered or grouped selection come from the raw events (the"
+            + " rollups keep value sketches for totals only)";
+      }
       List<String> known = new ArrayList<>();
       for (String key : keys()) {
         if (schema.cardinality(key) >= 0) {
