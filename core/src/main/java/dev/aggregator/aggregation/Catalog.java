@@ -160,6 +160,20 @@ public final class Catalog {
   }
 
   /**
+   * After loading a store written before marginal series existed: the types it holds have marginals
+   * only for events after the newest one seen, so older ranges are answered from the raw events.
+   */
+  public void markMarginalsIncomplete() {
+    for (EventSchema s : schemas.values()) {
+      if (s.events > 0 && s.marginalsSince == Long.MIN_VALUE) {
+        long since = s.lastSeen + 1;
+        s.marginalsSince = since;
+        record('M', s.name, out -> out.writeLong(since));
+      }
+    }
+  }
+
+  /**
    * Brings the registered combinations in line with the declared ones after loading: combinations
    * no longer declared are dropped (were they declared again, their series would have missed the
    * events in between), newly declared ones hold events from after the newest one seen.
@@ -419,7 +433,14 @@ public final class Catalog {
           addSeries(s, tuple, global);
           nextSeries = Math.max(nextSeries, global + 1);
         }
-        case 'O' -> s.cappedShapes.add(in.readLong());
+        case 'O' -> {
+          if (in.available() == 4) { // an overflow series of the full-combination design: unused
+            nextSeries = Math.max(nextSeries, in.readInt() + 1);
+          } else {
+            s.cappedShapes.add(in.readLong());
+          }
+        }
+        case 'M' -> s.marginalsSince = in.readLong();
         case 'C' -> {
           s.combinations.put(in.readLong(), in.readLong());
           s.combinationsChanged();

@@ -66,6 +66,12 @@ public final class EventSchema {
     Arrays.sort(combinationShapes);
   }
 
+  /**
+   * The event time from which the marginal series hold every event: later than the first event for
+   * a type carried over from a store written before marginal series existed.
+   */
+  long marginalsSince = Long.MIN_VALUE;
+
   /** Shapes of combinations that reached maxSeries: their series miss later combinations. */
   final java.util.Set<Long> cappedShapes = new java.util.HashSet<>();
 
@@ -205,11 +211,14 @@ public final class EventSchema {
   /**
    * For a shape of two or more dimensions: the event time from which its series hold every event
    * that carries all its keys, or {@link Long#MAX_VALUE} when it is not a declared combination or
-   * reached its cap of series. Marginal shapes (one dimension) always hold every event.
+   * reached its cap of series; for a marginal shape (one dimension), from when marginals exist.
    */
   public long combinationSince(long shape) {
-    if (Long.bitCount(shape) <= 1) {
+    if (shape == 0) {
       return Long.MIN_VALUE;
+    }
+    if (Long.bitCount(shape) == 1) {
+      return marginalsSince;
     }
     return cappedShapes.contains(shape) ? Long.MAX_VALUE : combinations.get(shape);
   }

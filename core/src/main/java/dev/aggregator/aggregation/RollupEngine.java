@@ -66,6 +66,9 @@ public final class RollupEngine {
   private static final String META_JOURNAL = "catalog/";
   private static final String META_STATS = "stats/";
 
+  /** Present in stores written with marginal series (format 2). */
+  private static final String META_FORMAT = "format";
+
   private final List<Tier> tiers;
   private final Catalog catalog;
   private final long maxMemoryRows;
@@ -522,6 +525,7 @@ public final class RollupEngine {
               batch.putRow(tier, series, bucket, RowCodec.encode(merged));
             });
       }
+      batch.putMeta(META_FORMAT, new byte[] {2});
       batch.putMeta(
           META_CHECKPOINT,
           java.nio.ByteBuffer.allocate(24)
@@ -596,6 +600,9 @@ public final class RollupEngine {
       }
       catalog.drainJournal();
       catalog.drainStats();
+      if (store.getMeta(META_CHECKPOINT) != null && store.getMeta(META_FORMAT) == null) {
+        catalog.markMarginalsIncomplete(); // written by the full-combination design
+      }
       catalog.reconcileCombinations(); // journaled: the next checkpoint records the changes
       byte[] checkpoint = store.getMeta(META_CHECKPOINT);
       if (checkpoint != null) {

@@ -307,6 +307,13 @@ public final class QueryEngine {
             + " (setting rollups)"
             + (schema.combinationsCapped() ? " within its cap of series (maxSeries)" : "");
       }
+      if (q.start() < since && known.size() == 1) {
+        return "the rollups of "
+            + schema.name()
+            + " by a single dimension hold events from "
+            + Timestamps.format(since)
+            + " on (the store predates them)";
+      }
       if (q.start() < since) {
         return "the combination "
             + String.join("+", known)
