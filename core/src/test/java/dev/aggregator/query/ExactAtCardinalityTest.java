@@ -166,10 +166,8 @@ class ExactAtCardinalityTest {
     throw new AssertionError("every url is kept: the test no longer passes the cap");
   }
 
-  @Test
-  void aFilterOnAValueTheRollupsKeepIsExactFromTheRollups() throws Exception {
-    String url = dim(events.get(7), "url");
-    String type = events.get(7).eventType();
+  /** An hourly sum filtered on one url, checked against the oracle; returns the answer. */
+  private static QueryResult hourlySumOfUrl(String type, String url) throws Exception {
     QueryResult r =
         query(
             "metric",
@@ -180,28 +178,22 @@ class ExactAtCardinalityTest {
             "1h",
             "filter",
             "url:" + url);
+    assertClose(points(r.series().get(0)), sums(hourly(type, e -> url.equals(dim(e, "url")))));
+    return r;
+  }
+
+  @Test
+  void aFilterOnAValueTheRollupsKeepIsExactFromTheRollups() throws Exception {
+    QueryResult r = hourlySumOfUrl(events.get(7).eventType(), dim(events.get(7), "url"));
 
     assertThat(r.source()).isEqualTo(QueryResult.ROLLUP);
-    assertClose(points(r.series().get(0)), sums(hourly(type, e -> url.equals(dim(e, "url")))));
   }
 
   @Test
   void aFilterOnAValuePastTheCapIsExactFromTheRawEvents() throws Exception {
-    String url = unkeptUrl(0);
-    String type = "a";
-    QueryResult r =
-        query(
-            "metric",
-            type + "_value",
-            "function",
-            "sum",
-            "granularity",
-            "1h",
-            "filter",
-            "url:" + url);
+    QueryResult r = hourlySumOfUrl("a", unkeptUrl(0));
 
     assertThat(r.source()).isEqualTo(QueryResult.EVENTS);
-    assertClose(points(r.series().get(0)), sums(hourly(type, e -> url.equals(dim(e, "url")))));
     assertThat(r.warnings()).isEmpty();
   }
 
