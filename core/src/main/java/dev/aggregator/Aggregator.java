@@ -78,7 +78,14 @@ public final class Aggregator implements AutoCloseable {
         RocksRollupStore.open(config.dataDir().resolve("rollups"), partitions(config.tiers()));
     this.rollups =
         new RollupEngine(
-            config.tiers(), config.catalog(), config.maxMemoryRows(), config.lateness(), store);
+            config.tiers(),
+            config.catalog(),
+            config.maxMemoryRows(),
+            config.maxMemoryBytes() > 0
+                ? config.maxMemoryBytes()
+                : RollupEngine.defaultMemoryBytes(),
+            config.lateness(),
+            store);
     this.dedup = new Deduplicator(config.dedupWindow(), config.dedupMaxIds());
     this.rawEvents =
         ParquetEventStore.open(config.dataDir().resolve("events"), config.eventStore());

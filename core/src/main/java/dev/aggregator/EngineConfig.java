@@ -18,6 +18,9 @@ import java.util.List;
  * @param catalog caps on event types, dimensions, values, series and fields
  * @param maxMemoryRows rollup rows held in memory between checkpoints; reaching half of it calls a
  *     checkpoint early
+ * @param maxMemoryBytes estimated heap those rows may take with their sketches, 0 for a quarter of
+ *     the heap; half of it calls a checkpoint early, all of it holds aggregation back until one is
+ *     done
  * @param lateness how far behind the newest event time an event counts as late
  * @param dedupWindow how long a client id is remembered
  * @param dedupMaxIds client ids remembered at most
@@ -38,6 +41,7 @@ public record EngineConfig(
     List<Tier> tiers,
     CatalogLimits catalog,
     long maxMemoryRows,
+    long maxMemoryBytes,
     Duration lateness,
     Duration dedupWindow,
     long dedupMaxIds,
@@ -58,6 +62,7 @@ public record EngineConfig(
         Tier.DEFAULTS,
         CatalogLimits.defaults(),
         2_000_000,
+        0,
         Duration.ofMinutes(1),
         Duration.ofHours(24),
         5_000_000,
@@ -90,6 +95,7 @@ public record EngineConfig(
         tiers,
         catalog,
         maxMemoryRows,
+        maxMemoryBytes,
         lateness,
         dedupWindow,
         dedupMaxIds,
@@ -111,6 +117,7 @@ public record EngineConfig(
         tiers,
         catalog,
         maxMemoryRows,
+        maxMemoryBytes,
         lateness,
         dedupWindow,
         dedupMaxIds,
@@ -132,6 +139,7 @@ public record EngineConfig(
         tiers,
         catalog,
         maxMemoryRows,
+        maxMemoryBytes,
         lateness,
         dedupWindow,
         dedupMaxIds,
@@ -153,6 +161,7 @@ public record EngineConfig(
         tiers,
         catalog,
         maxMemoryRows,
+        maxMemoryBytes,
         lateness,
         dedupWindow,
         dedupMaxIds,
@@ -174,6 +183,7 @@ public record EngineConfig(
         tiers,
         catalog,
         maxMemoryRows,
+        maxMemoryBytes,
         lateness,
         dedupWindow,
         dedupMaxIds,
@@ -195,6 +205,7 @@ public record EngineConfig(
         tiers,
         catalog,
         maxMemoryRows,
+        maxMemoryBytes,
         lateness,
         dedupWindow,
         dedupMaxIds,

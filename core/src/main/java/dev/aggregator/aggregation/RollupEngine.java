@@ -72,6 +72,9 @@ public final class RollupEngine {
   private final List<Tier> tiers;
   private final Catalog catalog;
   private final long maxMemoryRows;
+  private final long maxMemoryBytes;
+  private volatile long frozenBytes; // estimated when frozen; 0 when nothing is frozen
+  private volatile long activeBytesSeen; // estimated before each batch (see memoryBytes)
   private final long latenessMillis;
   private final RollupStore store;
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
@@ -141,6 +144,10 @@ public final class RollupEngine {
    * @param tiers the resolutions kept, finest first
    * @param maxMemoryRows rows held in memory between checkpoints, at most; without a store, events
    *     that would need more fail
+   * @param maxMemoryBytes heap the rows in memory (active and being checkpointed, with their
+   *     sketches) may take, estimated; with a store, reaching half of it calls a checkpoint and
+   *     reaching it holds aggregation back until one is done (so ingestion backs up into 429s
+   *     rather than the heap into an OutOfMemoryError)
    * @param lateness how far behind the newest event time an event may arrive before it is late
    * @param store where checkpoints go, or null to keep everything in memory
    */
@@ -148,11 +155,13 @@ public final class RollupEngine {
       List<Tier> tiers,
       CatalogLimits limits,
       long maxMemoryRows,
+      long maxMemoryBytes,
       Duration lateness,
       RollupStore store) {
     this.tiers = List.copyOf(tiers);
     this.catalog = new Catalog(limits);
     this.maxMemoryRows = maxMemoryRows;
+    this.maxMemoryBytes = maxMemoryBytes;
     this.latenessMillis = lateness.toMillis();
     this.store = store;
     this.cutoffs = new long[tiers.size()];
@@ -170,6 +179,25 @@ public final class RollupEngine {
     if (store != null) {
       load();
     }
+  }
+
+  /** As above, with {@link #defaultMemoryBytes()}. */
+  public RollupEngine(
+      List<Tier> tiers,
+      CatalogLimits limits,
+      long maxMemoryRows,
+      Duration lateness,
+      RollupStore store) {
+    this(tiers, limits, maxMemoryRows, defaultMemoryBytes(), lateness, store);
+  }
+
+  /**
+   * A quarter of the JVM's maximum heap: rows are ~230 bytes each on the standard workload
+   * (measured with {@code jmap -histo}), and the active rows, the frozen ones and a checkpoint's
+   * rolled-up copies can be in memory at once, next to ingestion's and queries' own.
+   */
+  public static long defaultMemoryBytes() {
+    return Runtime.getRuntime().maxMemory() / 4;
   }
 
   /** An in-memory engine with default catalog limits (tests, benchmarks). */
@@ -226,6 +254,9 @@ public final class RollupEngine {
    * exactly up to the last record applied before it.
    */
   public void apply(List<Event> events, long firstSequence, long nowMillis, OutcomeSink sink) {
+    if (store != null) {
+      relieveMemory();
+    }
     lock.writeLock().lock();
     try {
       if (firstSequence >= 0 && !events.isEmpty()) {
@@ -250,6 +281,7 @@ public final class RollupEngine {
     } finally {
       lock.writeLock().unlock();
     }
+    activeBytesSeen = activeBytes(); // after each batch: health and the next batch's budget check
   }
 
   private Outcome applyOne(Event e) {
@@ -439,26 +471,68 @@ public final class RollupEngine {
 
   /** Whether the active rows have reached the bound that calls for a checkpoint. */
   public boolean wantsCheckpoint() {
+    if (store == null) {
+      return false;
+    }
     long n = 0;
     for (RowTable t : active) {
       n += t.size();
     }
-    return store != null && n >= maxMemoryRows / 2;
+    return n >= maxMemoryRows / 2 || activeBytesSeen >= maxMemoryBytes / 2;
   }
 
-  /** Approximate heap bytes of the rows in memory (sketches not counted). */
+  /**
+   * Estimated heap bytes of the rows in memory, active and being checkpointed, with sketches, as of
+   * the last batch applied. Never waits for the engine's lock (health reads it).
+   */
   public long memoryBytes() {
+    return activeBytesSeen + frozenBytes;
+  }
+
+  /** The byte budget of the rows in memory. */
+  public long maxMemoryBytes() {
+    return maxMemoryBytes;
+  }
+
+  /**
+   * The active rows' estimated bytes. Only on the aggregation thread, the tables' one writer, or
+   * under the write lock: the tables' arrays are replaced as they grow.
+   */
+  private long activeBytes() {
     long n = 0;
     for (RowTable t : active) {
-      n += t.memoryBytes();
-    }
-    RowTable[] f = view.frozen;
-    if (f != null) {
-      for (RowTable t : f) {
-        n += t.memoryBytes();
-      }
+      n += t.estimatedBytes();
     }
     return n;
+  }
+
+  /**
+   * Called by the aggregation thread before a batch: past the row or byte budget, checkpoints
+   * (waiting first for one in progress, which frees the rows it froze) until the rows fit again. A
+   * store that cannot take a checkpoint holds aggregation here, retrying; ingestion then backs up
+   * into 429s and health says so, and nothing acknowledged is dropped.
+   */
+  private void relieveMemory() {
+    while (memoryRows() >= maxMemoryRows || memoryBytes() >= maxMemoryBytes) {
+      activeBytesSeen = activeBytes();
+      if (memoryRows() < maxMemoryRows && memoryBytes() < maxMemoryBytes) {
+        return; // a checkpoint in progress finished meanwhile
+      }
+      try {
+        if (!checkpoint() && frozenBytes == 0) {
+          return; // nothing of ours to write (rows applied without log positions)
+        }
+      } catch (IOException | RuntimeException e) {
+        org.slf4j.LoggerFactory.getLogger(RollupEngine.class)
+            .warn("rows in memory are over budget and a checkpoint failed: {}", e.toString());
+        try {
+          Thread.sleep(500);
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+          return; // closing: the log holds whatever is not checkpointed
+        }
+      }
+    }
   }
 
   /** The newest event time applied so far, or {@link Long#MIN_VALUE}. */
@@ -489,6 +563,12 @@ public final class RollupEngine {
         return false; // nothing applied since the last one
       }
       toFlush = active;
+      long bytes = 0;
+      for (RowTable t : toFlush) {
+        bytes += t.estimatedBytes();
+      }
+      frozenBytes = bytes;
+      activeBytesSeen = 0;
       active = newTables();
       publish(new View(toFlush, store.snapshot()));
       journal = catalog.drainJournal();
@@ -535,6 +615,7 @@ public final class RollupEngine {
               .array());
       store.write(batch);
       publish(new View(null, null)); // committed: from now on the latest store holds them
+      frozenBytes = 0;
       checkpointSequence = sequence;
     } catch (IOException | RuntimeException e) {
       // Not committed: the frozen rows go back in front of the active ones and the catalog's
@@ -548,6 +629,7 @@ public final class RollupEngine {
           toFlush[t].forEach((key, row) -> into.getOrCreate(key).merge(row));
         }
         publish(new View(null, null));
+        frozenBytes = 0;
       } finally {
         lock.writeLock().unlock();
       }

@@ -14,6 +14,20 @@ public final class RollupRow {
   FieldSummary[] fields = NO_FIELDS;
   UserSketch users;
 
+  /** Approximate heap bytes of this row with its summaries and sketches (for memory budgets). */
+  long heapBytes() {
+    long n = 32;
+    if (fields.length > 0) {
+      n += 16 + 4L * fields.length;
+      for (FieldSummary f : fields) {
+        if (f != null) {
+          n += 48 + (f.values == null ? 0 : f.values.heapBytes());
+        }
+      }
+    }
+    return users == null ? n : n + users.heapBytes();
+  }
+
   public long count() {
     return count;
   }

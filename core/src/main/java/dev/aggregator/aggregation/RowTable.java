@@ -182,6 +182,33 @@ final class RowTable {
     return (long) keys.length * 12 + (long) size * 48;
   }
 
+  /**
+   * Approximate heap bytes of the table and its rows with their sketches: the slots, the series
+   * index, and the mean size of up to {@value #SAMPLE} rows (read from a rotating position) times
+   * the row count. Cheap enough to call once per batch; the rows of one table are alike enough
+   * (same tier, similar events) for a sample to be within a few percent.
+   */
+  long estimatedBytes() {
+    long fixed = (long) keys.length * 12 + (long) size * 8;
+    if (size == 0) {
+      return fixed;
+    }
+    long sampled = 0;
+    int seen = 0;
+    int i = sampleFrom & mask;
+    for (int visited = 0; visited <= mask && seen < SAMPLE; visited++, i = (i + 1) & mask) {
+      if (keys[i] != FREE) {
+        sampled += rows[i].heapBytes();
+        seen++;
+      }
+    }
+    sampleFrom = i + (mask >>> 3) + 1; // the next call samples elsewhere
+    return fixed + sampled * size / seen;
+  }
+
+  private static final int SAMPLE = 256;
+  private int sampleFrom;
+
   private void put(long key, RollupRow row) {
     int i = (int) mix(key) & mask;
     while (keys[i] != FREE) {

@@ -76,6 +76,24 @@ public final class UserSketch {
    */
   private Union union;
 
+  /**
+   * Approximate heap bytes of this instance: the exact hashes, or the sketch's or union's registers
+   * (their updatable image, which is what they hold on the heap), plus object headers.
+   */
+  public long heapBytes() {
+    long n = 32;
+    if (hashes != null && hashes.length > 0) { // null in sketch mode
+      n += 16 + 8L * hashes.length;
+    }
+    if (sketch != null) {
+      n += 64 + sketch.getUpdatableSerializationBytes();
+    }
+    if (union != null) {
+      n += 128 + union.getUpdatableSerializationBytes();
+    }
+    return n;
+  }
+
   /** The relative standard error of {@link #estimate()} in sketch mode: ~0.0162 (one sigma). */
   public static double relativeStandardError() {
     return RSE;

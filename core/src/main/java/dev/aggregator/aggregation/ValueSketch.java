@@ -65,6 +65,18 @@ public final class ValueSketch {
   private int size;
   private KllDoublesSketch kll;
 
+  /** Approximate heap bytes: the exact values' array or the KLL sketch's items, plus headers. */
+  public long heapBytes() {
+    long n = 32;
+    if (values != null && values.length > 0) { // null in sketch mode
+      n += 16 + 8L * values.length;
+    }
+    if (kll != null) {
+      n += 96 + kll.getSerializedSizeBytes();
+    }
+    return n;
+  }
+
   /**
    * The error of {@link #quantile} in sketch mode, as a fraction of the count: the returned value's
    * true rank is within this of the requested rank with 99 % confidence. ~0.0133.

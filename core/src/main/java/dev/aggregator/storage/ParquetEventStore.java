@@ -37,7 +37,11 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -61,9 +65,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Layout: {@code dir/day=YYYY-MM-DD/part-<n>.parquet} (ZSTD), one UTC day of event time per
  * file, rows sorted by (event_type, time_ms) so that row-group min/max statistics prune a query on
- * one event type. A background writer thread stages rows as CSV, seals a chunk into Parquet (at
- * {@code chunkEvents} rows, after {@code chunkAge}, or at once when a reader waits), compacts small
- * files of a day, and applies retention.
+ * one event type. A background writer thread stages rows as CSV; at {@code chunkEvents} rows, after
+ * {@code chunkAge}, or at once when a reader waits, it hands the chunk to a sealer thread, which
+ * turns it into Parquet, compacts small files of a day and applies retention while the writer
+ * stages the next chunk.
  *
  * <p>Thread-safe: {@link #append} is meant for one aggregation thread; queries may run from any.
  */
@@ -248,6 +253,10 @@ public final class ParquetEventStore implements AutoCloseable {
   private final LinkedBlockingQueue<Batch> queue = new LinkedBlockingQueue<>();
   private final Semaphore queueRoom;
   private final Thread writer;
+  // Seals, compaction, retention and deletions: one thread, so that staging goes on while DuckDB
+  // seals the previous chunk (with both on one thread the stager stalled for the whole seal, its
+  // permits with it, and ingest answered 429).
+  private final ExecutorService sealer;
   private final Object snapshotLock = new Object();
   private final Deque<Snapshot> retired = new ArrayDeque<>();
   private final List<Obsolete> obsolete = new ArrayList<>();
@@ -260,7 +269,9 @@ public final class ParquetEventStore implements AutoCloseable {
   // Writer-thread state.
   private final ColumnRegistry registry;
   private StagingChunk chunk;
-  private long lastRetentionNanos = System.nanoTime();
+  private Future<?> sealing = CompletableFuture.completedFuture(null);
+  private long handedOff = Long.MIN_VALUE; // last sequence of the chunk given to the sealer
+  private volatile long lastRetentionNanos = System.nanoTime();
 
   private ParquetEventStore(Path dir, Options options) throws IOException, SQLException {
     this.dir = dir;
@@ -297,6 +308,13 @@ public final class ParquetEventStore implements AutoCloseable {
               return t;
             });
     this.chunk = newChunk(List.of());
+    this.sealer =
+        Executors.newSingleThreadExecutor(
+            r -> {
+              Thread t = new Thread(r, "event-store-sealer");
+              t.setDaemon(true);
+              return t;
+            });
     this.writer = new Thread(this::runWriter, "event-store-writer");
     writer.setDaemon(true);
     writer.start();
@@ -548,6 +566,7 @@ public final class ParquetEventStore implements AutoCloseable {
     } catch (InterruptedException e) {
       interrupted = true;
     }
+    sealer.shutdownNow(); // the writer waited for the last seal; this ends the idle thread
     timer.shutdownNow();
     try {
       for (Connection c : pool) {
@@ -759,7 +778,7 @@ public final class ParquetEventStore implements AutoCloseable {
     }
   }
 
-  // ---------------------------------------------------------------- writer thread
+  // ---------------------------------------------------------------- writer and sealer threads
 
   private void runWriter() {
     boolean stopping = false;
@@ -776,7 +795,7 @@ public final class ParquetEventStore implements AutoCloseable {
         } else if (b != null && b != WAKE) {
           write(b);
         }
-        long committed = current.manifest.committedSequence();
+        long committed = Math.max(current.manifest.committedSequence(), handedOff);
         boolean seal =
             chunk.lastSequence() > committed
                 && (chunk.rows() >= options.chunkEvents()
@@ -785,28 +804,58 @@ public final class ParquetEventStore implements AutoCloseable {
                         && (chunk.lastSequence() >= sealWanted || queue.isEmpty()))
                     || (stopping && queue.isEmpty()));
         if (seal) {
-          seal();
-          compact();
-          retention();
-        } else if (queue.isEmpty()) {
-          if (System.nanoTime() - lastRetentionNanos > TimeUnit.MINUTES.toNanos(1)) {
-            retention();
-          }
-          deleteObsolete();
+          handOff();
+        } else if (queue.isEmpty() && sealing.isDone()) {
+          sealing.get(); // a failed seal fails the writer (below)
+          boolean retain = System.nanoTime() - lastRetentionNanos > TimeUnit.MINUTES.toNanos(1);
+          sealing =
+              sealer.submit(
+                  () -> {
+                    if (retain) {
+                      retention();
+                    }
+                    deleteObsolete();
+                    return null;
+                  });
         }
-        if (stopping && queue.isEmpty() && chunk.lastSequence() <= committedSequence()) {
+        if (stopping && queue.isEmpty() && chunk.lastSequence() <= committed) {
+          sealing.get();
           chunk.delete();
           return;
         }
       }
     } catch (Throwable t) {
-      LOG.error("event store writer failed; the log will replay what it had not sealed", t);
-      failure = t;
+      Throwable cause = t instanceof ExecutionException && t.getCause() != null ? t.getCause() : t;
+      LOG.error("event store writer failed; the log will replay what it had not sealed", cause);
+      failure = cause;
       queueRoom.release(options.queueEvents());
       synchronized (this) {
         notifyAll();
       }
     }
+  }
+
+  /**
+   * Gives the staged chunk to the sealer and starts a new one. Waits for the previous seal first:
+   * one chunk seals while the next stages, never more (seals commit in log order, and staging disk
+   * stays bounded at two chunks).
+   */
+  private void handOff() throws Exception {
+    sealing.get();
+    StagingChunk full = chunk;
+    full.finish();
+    // The registry grows on this thread; the sealer gets the columns as of this chunk.
+    List<ColumnRegistry.Column> columns = registry.columns();
+    chunk = newChunk(full.columns());
+    handedOff = full.lastSequence();
+    sealing =
+        sealer.submit(
+            () -> {
+              seal(full, columns);
+              compact();
+              retention();
+              return null;
+            });
   }
 
   private void write(Batch b) throws IOException {
@@ -825,11 +874,13 @@ public final class ParquetEventStore implements AutoCloseable {
     return new StagingChunk(stagingDir, registry, options.maxColumns(), startColumns);
   }
 
-  /** Turns the staged chunk into one Parquet file per day and commits it in a new manifest. */
-  private void seal() throws IOException, SQLException {
+  /**
+   * Turns a staged chunk into one Parquet file per day and commits it in a new manifest. Sealer
+   * thread; {@code registryColumns} are the registry's columns when the chunk was handed off.
+   */
+  private void seal(StagingChunk sealing, List<ColumnRegistry.Column> registryColumns)
+      throws IOException, SQLException {
     long startNanos = System.nanoTime();
-    StagingChunk sealing = chunk;
-    sealing.finish();
     StoreManifest m = current.manifest;
     long nextFile = m.nextFile();
     List<StoreManifest.FileEntry> files = new ArrayList<>(m.files());
@@ -926,11 +977,10 @@ public final class ParquetEventStore implements AutoCloseable {
             sealing.lastSequence(),
             m.horizonMillis(),
             nextFile,
-            registry.columns(),
+            registryColumns,
             List.copyOf(files)),
         List.of());
     sealing.delete();
-    chunk = newChunk(sealing.columns());
     LOG.debug(
         "sealed {} rows ({} days, {} CSV segments) in {} ms",
         sealing.rows(),

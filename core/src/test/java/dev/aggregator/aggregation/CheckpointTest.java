@@ -94,6 +94,36 @@ class CheckpointTest {
   }
 
   @Test
+  void rowsOverTheByteBudgetAreCheckpointedBeforeTheNextBatchNotKeptUntilTheHeapRunsOut()
+      throws Exception {
+    // Events spread over three hours of minutes: each batch adds thousands of new rows. No
+    // checkpointer thread runs; the engine itself must stay within 1.5 MB.
+    long budget = 1_500_000;
+    List<String> expected;
+    RollupEngine unbounded =
+        new RollupEngine(Tier.DEFAULTS, LIMITS, 10_000_000, Duration.ofMinutes(1), null);
+    List<Event> all = events(60_000, NOW - 3 * HOUR);
+    unbounded.apply(all, -1, NOW, (i, e, o) -> {});
+    expected = answers(unbounded);
+    assertThat(unbounded.memoryBytes())
+        .as("the workload needs more than the budget")
+        .isGreaterThan(3 * budget);
+    try (RocksRollupStore store = RocksRollupStore.open(dir, PARTITIONS)) {
+      RollupEngine engine =
+          new RollupEngine(Tier.DEFAULTS, LIMITS, 10_000_000, budget, Duration.ofMinutes(1), store);
+      long most = 0;
+      for (int from = 0; from < all.size(); from += 1_000) {
+        engine.apply(all.subList(from, from + 1_000), from, NOW, (i, e, o) -> {});
+        most = Math.max(most, engine.memoryBytes());
+      }
+      assertThat(engine.checkpointSequence()).as("checkpoints were written").isGreaterThan(0);
+      // One batch past the budget at most: the check runs before each batch.
+      assertThat(most).isLessThan(budget + budget / 2);
+      assertThat(answers(engine)).isEqualTo(expected);
+    }
+  }
+
+  @Test
   void answersAreTheSameBeforeAndAfterACheckpointAndAfterReopening() throws Exception {
     List<String> before;
     try (RocksRollupStore store = RocksRollupStore.open(dir, PARTITIONS)) {

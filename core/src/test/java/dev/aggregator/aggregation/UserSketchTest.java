@@ -24,6 +24,25 @@ class UserSketchTest {
   private static final double RSE = UserSketch.relativeStandardError();
 
   @Test
+  void heapBytesGrowWithTheUsersInEveryMode() {
+    UserSketch s = new UserSketch();
+    long empty = s.heapBytes();
+    s.add(1);
+    long exact = s.heapBytes();
+    for (int i = 0; i < 5_000; i++) {
+      s.add(Hashing.hash64("u" + i)); // past EXACT_LIMIT: sketch mode
+    }
+    long sketch = s.heapBytes();
+    UserSketch merged = new UserSketch();
+    merged.merge(s);
+    merged.merge(s); // a union
+    assertThat(empty).isLessThan(exact);
+    assertThat(exact).isLessThan(sketch);
+    assertThat(sketch).isBetween(4_096L, 20_000L); // 4,096 one-byte registers
+    assertThat(merged.heapBytes()).isGreaterThanOrEqualTo(4_096L);
+  }
+
+  @Test
   void countsDistinctUsersExactlyWhileSmall() {
     UserSketch users = new UserSketch();
     for (int repeat = 0; repeat < 3; repeat++) {

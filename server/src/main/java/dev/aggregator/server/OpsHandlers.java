@@ -56,6 +56,7 @@ final class OpsHandlers {
     rollups.put("rowsInMemory", agg.rollups().memoryRows());
     rollups.put("maxMemoryRows", agg.config().maxMemoryRows());
     rollups.put("memoryBytes", agg.rollups().memoryBytes());
+    rollups.put("maxMemoryBytes", agg.rollups().maxMemoryBytes());
     rollups.put("series", agg.rollups().seriesCount());
     rollups.put("storeBytes", agg.store().diskBytes());
     rollups.put("storeRows", agg.store().estimatedRows());

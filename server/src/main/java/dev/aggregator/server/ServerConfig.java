@@ -137,6 +137,7 @@ public record ServerConfig(
                   longIn(v, Setting.MAX_DIMENSION_VALUE_BYTES, 1, 1L << 40),
                   CatalogLimits.parseCombinations(v.get(Setting.ROLLUPS))),
               longIn(v, Setting.MAX_MEMORY_ROWS, 1_000, Long.MAX_VALUE),
+              longIn(v, Setting.MAX_MEMORY_BYTES, 0, Long.MAX_VALUE),
               duration(v, Setting.LATENESS),
               duration(v, Setting.DEDUP_WINDOW),
               longIn(v, Setting.DEDUP_MAX_IDS, 1, Long.MAX_VALUE),

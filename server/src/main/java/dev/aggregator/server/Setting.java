@@ -27,6 +27,12 @@ enum Setting {
       "maxMemoryRows",
       "2000000",
       "Rollup rows held in memory between checkpoints; half of it calls a checkpoint early"),
+  MAX_MEMORY_BYTES(
+      "maxMemoryBytes",
+      "0",
+      "Heap those rows may take with their sketches (estimated), 0 for a quarter of -Xmx; half of it"
+          + " calls a checkpoint early, all of it holds aggregation (and so ingestion: 429) back until"
+          + " one is done"),
   CHECKPOINT_INTERVAL(
       "checkpointInterval",
       "10s",
