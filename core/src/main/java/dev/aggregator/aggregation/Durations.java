@@ -27,16 +27,26 @@ public final class Durations {
     } catch (NumberFormatException e) {
       throw bad(text);
     }
-    return switch (s.substring(split)) {
-      case "ms" -> Duration.ofMillis(n);
-      case "s" -> Duration.ofSeconds(n);
-      case "m" -> Duration.ofMinutes(n);
-      case "h" -> Duration.ofHours(n);
-      case "d" -> Duration.ofDays(n);
-      case "w" -> Duration.ofDays(7 * n);
-      default -> throw bad(text);
-    };
+    long unit =
+        switch (s.substring(split)) {
+          case "ms" -> 1L;
+          case "s" -> 1_000L;
+          case "m" -> 60_000L;
+          case "h" -> 3_600_000L;
+          case "d" -> 86_400_000L;
+          case "w" -> 604_800_000L;
+          default -> throw bad(text);
+        };
+    // Bounded so that any time arithmetic with it (now - d, bucket counts) cannot overflow.
+    if (n > MAX_MILLIS / unit) {
+      throw new IllegalArgumentException(
+          "'" + text + "' is longer than 10,000 years, the longest duration accepted");
+    }
+    return Duration.ofMillis(n * unit);
   }
+
+  /** The longest duration {@link #parse} accepts: 10,000 years of 365.25 days. */
+  public static final long MAX_MILLIS = 10_000L * 36_525L * 86_400_000L / 100;
 
   /** The shortest exact form: {@code 90s} stays {@code 90s}, {@code 6h} prints {@code 6h}. */
   public static String format(Duration d) {

@@ -1,6 +1,7 @@
 package dev.aggregator.ingestion;
 
 import dev.aggregator.event.Event;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -14,8 +15,37 @@ import java.util.List;
 public record DecodedBatch(
     List<Event> events, int[] indexes, List<Rejection> rejections, int received) {
 
-  /** All field errors of all rejected records, in request order. */
+  /**
+   * The field errors of the rejected records in request order, at most {@link
+   * IngestLimits#MAX_ERRORS_PER_RESPONSE}; past that, one last error counts the rest (each rejected
+   * record is still in the dead letters with all of its reported errors).
+   */
   public List<FieldError> errors() {
-    return rejections.stream().flatMap(r -> r.errors().stream()).toList();
+    List<FieldError> out = new ArrayList<>();
+    long more = 0;
+    int firstOmitted = -1;
+    for (Rejection r : rejections) {
+      for (FieldError e : r.errors()) {
+        if (out.size() < IngestLimits.MAX_ERRORS_PER_RESPONSE) {
+          out.add(e);
+        } else {
+          if (more++ == 0) {
+            firstOmitted = e.index();
+          }
+        }
+      }
+    }
+    if (more > 0) {
+      out.add(
+          new FieldError(
+              firstOmitted,
+              null,
+              "… and "
+                  + more
+                  + " more errors from this event on ("
+                  + rejections.size()
+                  + " events rejected in all; GET /api/events/deadletters lists them)"));
+    }
+    return out;
   }
 }

@@ -332,7 +332,7 @@ public final class EventDecoder {
     }
     if (r.errors != null) {
       r.properties.clear();
-      out.reject(index, r.errors, start, end);
+      out.reject(index, r.reported(), start, end);
       return;
     }
     out.accept(
@@ -704,6 +704,7 @@ public final class EventDecoder {
     String source;
     private int seenFields;
     private boolean reportedTooMany;
+    private long moreErrors;
 
     RecordReader(int index, EventProperties.Builder properties) {
       this.index = index;
@@ -715,8 +716,22 @@ public final class EventDecoder {
       if (errors == null) {
         errors = new ArrayList<>(2);
       }
-      errors.add(new FieldError(index, field, message));
+      if (errors.size() < IngestLimits.MAX_ERRORS_PER_RECORD) {
+        errors.add(new FieldError(index, field, message));
+      } else {
+        moreErrors++; // counted, not kept: errors must not cost more than the body did
+      }
       return null;
+    }
+
+    /** The kept errors, with one counting those past {@link IngestLimits#MAX_ERRORS_PER_RECORD}. */
+    List<FieldError> reported() {
+      if (moreErrors == 0) {
+        return errors;
+      }
+      List<FieldError> out = new ArrayList<>(errors);
+      out.add(new FieldError(index, null, "… and " + moreErrors + " more errors in this event"));
+      return out;
     }
 
     void tooManyProperties() {

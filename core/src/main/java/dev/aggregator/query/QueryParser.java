@@ -129,8 +129,34 @@ public final class QueryParser {
                   ? "; shorten the range"
                   : "; use granularity " + fits.label() + " or coarser"));
     }
+    if (!query.groupBy().isEmpty()) {
+      // Checked before anything is read: a groupBy over a 1,000-value key at 1 m over a day
+      // with fill=zero was a 68 MB answer; seven days ran out of heap.
+      long series = query.limit() + 1L; // the top `limit` and __other__
+      long points = series * query.bucketCount();
+      if (points > MAX_ANSWER_POINTS) {
+        throw new InvalidQueryException(
+            "limit",
+            "this answer could hold "
+                + points
+                + " points ("
+                + series
+                + " series × "
+                + query.bucketCount()
+                + " buckets); at most "
+                + MAX_ANSWER_POINTS
+                + " per answer: lower limit, use a coarser granularity or shorten the range");
+      }
+    }
     return query;
   }
+
+  /**
+   * Points (series × buckets) one answer may hold, at most: ~5 MB of JSON. Also bounds what a live
+   * subscription keeps per query.
+   */
+  public static final long MAX_ANSWER_POINTS =
+      121_000; // the default 10 + 1 series × 11,000 buckets
 
   /**
    * {@code key:v1|v2}, repeatable: AND across keys, OR within one; a key given twice intersects.
@@ -225,8 +251,25 @@ public final class QueryParser {
     return null;
   }
 
-  /** Parses a time parameter: RFC 3339, epoch ms, {@code now} or {@code now-24h}. */
+  /** The latest time a query may name: 9999-12-31T23:59:59.999Z. */
+  public static final long MAX_TIME_MILLIS = 253_402_300_799_999L;
+
+  /**
+   * Parses a time parameter: RFC 3339, epoch ms, {@code now} or {@code now-24h}, between 1970-01-01
+   * and 9999-12-31 (so no arithmetic on it overflows).
+   */
   public static long time(String name, String text, long now) throws InvalidQueryException {
+    long t = unbounded(name, text, now);
+    if (t < 0) {
+      throw new InvalidQueryException(name, name + " is before 1970-01-01T00:00:00Z");
+    }
+    if (t > MAX_TIME_MILLIS) {
+      throw new InvalidQueryException(name, name + " is after 9999-12-31T23:59:59.999Z");
+    }
+    return t;
+  }
+
+  private static long unbounded(String name, String text, long now) throws InvalidQueryException {
     String s = text.strip();
     if (s.equals("now")) {
       return now;
@@ -242,7 +285,7 @@ public final class QueryParser {
       try {
         return Long.parseLong(s);
       } catch (NumberFormatException e) {
-        throw new InvalidQueryException(name, name + " '" + text + "' is out of range");
+        throw new InvalidQueryException(name, name + " is after 9999-12-31T23:59:59.999Z");
       }
     }
     long t = Timestamps.parseRfc3339(s);

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.StringWriter;
@@ -70,20 +69,25 @@ public final class DeadLetterLog implements AutoCloseable {
     this.toWrite = new ArrayBlockingQueue<>(Math.max(1024, capacity));
     long maxSequence = -1;
     if (Files.exists(file)) {
-      try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-        String line;
-        while ((line = in.readLine()) != null) {
-          linesOnDisk++;
-          DeadLetter d = parse(line);
-          if (d == null) {
-            continue; // a torn last line after a crash
-          }
-          if (d.sequence() != null) {
-            maxSequence = Math.max(maxSequence, d.sequence());
-          }
-          remember(d);
-        }
+      long[] max = {-1};
+      long skipped =
+          forEachLine(
+              file,
+              line -> {
+                linesOnDisk++;
+                DeadLetter d = parse(line);
+                if (d == null) {
+                  return; // a torn last line after a crash
+                }
+                if (d.sequence() != null) {
+                  max[0] = Math.max(max[0], d.sequence());
+                }
+                remember(d.bounded());
+              });
+      if (skipped > 0) {
+        LOG.warn("skipped {} dead-letter lines over {} bytes", skipped, MAX_LINE_BYTES);
       }
+      maxSequence = max[0];
       endTornLine();
     }
     this.persistedUpTo = maxSequence;
@@ -99,6 +103,7 @@ public final class DeadLetterLog implements AutoCloseable {
   }
 
   public void add(DeadLetter d) {
+    d = d.bounded();
     synchronized (newest) {
       remember(d);
     }
@@ -200,25 +205,83 @@ public final class DeadLetterLog implements AutoCloseable {
    * list: the list may hold entries still queued for writing, which would then be written twice.
    */
   private void compact() throws IOException {
-    List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
-    List<String> keep = lines.subList(Math.max(0, lines.size() - capacity), lines.size());
+    long[] lines = {0};
+    forEachLine(file, line -> lines[0]++);
+    long drop = Math.max(0, lines[0] - capacity);
     Path tmp = file.resolveSibling(FILE + ".tmp");
-    StringBuilder text = new StringBuilder(keep.size() * 256);
-    for (String line : keep) {
-      text.append(line).append('\n');
-    }
+    long[] kept = {0};
     try (FileChannel ch =
-        FileChannel.open(
-            tmp,
-            StandardOpenOption.CREATE,
-            StandardOpenOption.WRITE,
-            StandardOpenOption.TRUNCATE_EXISTING)) {
-      ch.write(ByteBuffer.wrap(text.toString().getBytes(StandardCharsets.UTF_8)));
+            FileChannel.open(
+                tmp,
+                StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING);
+        java.io.Writer out =
+            new java.io.BufferedWriter(
+                new java.io.OutputStreamWriter(
+                    Channels.newOutputStream(ch), StandardCharsets.UTF_8),
+                1 << 16)) {
+      long[] n = {0};
+      forEachLine(
+          file,
+          line -> {
+            if (n[0]++ >= drop) {
+              try {
+                out.write(line);
+                out.write('\n');
+              } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+              }
+              kept[0]++;
+            }
+          });
+      out.flush();
       ch.force(false);
+    } catch (java.io.UncheckedIOException e) {
+      throw e.getCause();
     }
     Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     FileEventLog.syncDirectory(file.getParent());
-    linesOnDisk = keep.size();
+    linesOnDisk = kept[0];
+  }
+
+  /**
+   * Longest line read back; longer ones (from versions without a per-letter budget) are skipped.
+   */
+  static final int MAX_LINE_BYTES = 64 << 10;
+
+  /**
+   * Streams the file's lines to {@code each}, in constant memory whatever the file holds: lines
+   * over {@link #MAX_LINE_BYTES} are skipped, not read (a 724 MB file of huge letters once made
+   * every start fail here). Returns how many were skipped.
+   */
+  static long forEachLine(Path file, java.util.function.Consumer<String> each) throws IOException {
+    long skipped = 0;
+    byte[] line = new byte[MAX_LINE_BYTES];
+    try (java.io.InputStream in =
+        new java.io.BufferedInputStream(Files.newInputStream(file), 1 << 16)) {
+      int len = 0;
+      boolean over = false;
+      for (int b = in.read(); b >= 0; b = in.read()) {
+        if (b == '\n') {
+          if (over) {
+            skipped++;
+          } else {
+            each.accept(new String(line, 0, len, StandardCharsets.UTF_8));
+          }
+          len = 0;
+          over = false;
+        } else if (len < line.length) {
+          line[len++] = (byte) b;
+        } else {
+          over = true;
+        }
+      }
+      if (len > 0 && !over) {
+        each.accept(new String(line, 0, len, StandardCharsets.UTF_8)); // a torn last line
+      }
+    }
+    return skipped;
   }
 
   /**

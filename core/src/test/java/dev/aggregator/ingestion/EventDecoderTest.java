@@ -677,6 +677,47 @@ class EventDecoderTest {
   }
 
   @Test
+  void aMillionBadKeysInOneEventGiveTenErrorsAndACountNotAMillionErrors() throws Exception {
+    // The attack that filled the heap: one event, ~5 MiB of over-long keys, each one an error.
+    EventDecoder big = new EventDecoder(limits(5 * 1024 * 1024, 10), () -> NOW);
+    StringBuilder json = new StringBuilder("{" + VALID + ",\"properties\":{");
+    String longKey = "k".repeat(IngestLimits.MAX_PROPERTY_KEY_CHARS + 1);
+    int keys = 0;
+    while (json.length() < 5 * 1024 * 1024 - 200) {
+      json.append(keys == 0 ? "" : ",").append('"').append(longKey).append(keys++).append("\":1");
+    }
+    json.append("}}");
+
+    DecodedBatch batch = big.decodeOne(bytes(json.toString()), "http");
+
+    List<FieldError> errors = batch.errors();
+    assertThat(errors).hasSize(IngestLimits.MAX_ERRORS_PER_RECORD + 1);
+    assertThat(errors.get(errors.size() - 1).message())
+        .isEqualTo(
+            "… and " + (keys - IngestLimits.MAX_ERRORS_PER_RECORD) + " more errors in this event");
+  }
+
+  @Test
+  void aResponseListsAHundredErrorsAndCountsTheRest() throws Exception {
+    EventDecoder many = new EventDecoder(limits(32 * 1024, 10_000), () -> NOW);
+    StringBuilder body = new StringBuilder();
+    for (int i = 0; i < 1_000; i++) {
+      body.append("{\"timestamp\":\"2024-01-15T10:30:00Z\"}\n"); // eventType missing
+    }
+
+    DecodedBatch batch = many.decodeBatch(bytes(body.toString()), BodyFormat.NDJSON, "http");
+
+    assertThat(batch.rejections()).hasSize(1_000);
+    List<FieldError> errors = batch.errors();
+    assertThat(errors).hasSize(IngestLimits.MAX_ERRORS_PER_RESPONSE + 1);
+    assertThat(errors.get(100).index()).isEqualTo(100);
+    assertThat(errors.get(100).message())
+        .isEqualTo(
+            "… and 900 more errors from this event on (1000 events rejected in all;"
+                + " GET /api/events/deadletters lists them)");
+  }
+
+  @Test
   void acceptsEventOfExactlyMaxEventBytes() throws Exception {
     EventDecoder small = new EventDecoder(limits(100, 10), () -> NOW);
     String json = padTo("{" + VALID + ",\"properties\":{\"s\":\"", "\"}}", 100);

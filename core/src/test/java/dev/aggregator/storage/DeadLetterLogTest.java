@@ -66,6 +66,55 @@ class DeadLetterLogTest {
   }
 
   @Test
+  void aDeadLetterIsCutToItsBudgetWhateverItCarries(@TempDir Path dir) throws IOException {
+    List<DeadLetter.Problem> problems = new ArrayList<>();
+    for (int i = 0; i < 1_000; i++) {
+      problems.add(new DeadLetter.Problem("f".repeat(5_000), "m".repeat(5_000)));
+    }
+    try (DeadLetterLog log = new DeadLetterLog(dir, 10)) {
+      log.add(new DeadLetter(1, DeadLetter.INVALID, null, problems, "e".repeat(1 << 20)));
+      DeadLetter kept = log.newest(1, null).get(0);
+      assertThat(kept.problems()).hasSize(DeadLetter.MAX_PROBLEMS);
+      assertThat(kept.problems().get(DeadLetter.MAX_PROBLEMS - 1).message())
+          .isEqualTo("… and 989 more problems");
+      assertThat(kept.problems().get(0).message()).hasSize(DeadLetter.MAX_TEXT_CHARS + 1);
+      assertThat(kept.event()).hasSize(DeadLetter.MAX_EVENT_CHARS + 1);
+    }
+  }
+
+  @Test
+  void startsOnAFileOfHugeLinesFromAnOlderVersionKeepingTheReadableOnes(@TempDir Path dir)
+      throws IOException {
+    // What an unbudgeted version left behind (a 724 MB file crashed every start): lines far over
+    // the line budget between normal ones.
+    try (DeadLetterLog log = new DeadLetterLog(dir, 100)) {
+      log.add(entry(1, DeadLetter.INVALID, null));
+    }
+    Path file = dir.resolve(DeadLetterLog.FILE);
+    String good = java.nio.file.Files.readString(file).strip();
+    StringBuilder text = new StringBuilder();
+    for (int i = 0; i < 20; i++) {
+      text.append("{\"time\":1,\"reason\":\"invalid\",\"event\":\"")
+          .append("x".repeat(1 << 20))
+          .append("\"}\n")
+          .append(good)
+          .append('\n');
+    }
+    java.nio.file.Files.writeString(file, text.toString());
+
+    try (DeadLetterLog log = new DeadLetterLog(dir, 100)) {
+      assertThat(log.size()).isEqualTo(20);
+      for (int i = 0; i < 300; i++) { // past twice the capacity: compaction streams the file
+        log.add(entry(i, DeadLetter.INVALID, null));
+      }
+    }
+    try (DeadLetterLog log = new DeadLetterLog(dir, 100)) {
+      assertThat(log.size()).isEqualTo(100);
+      assertThat(java.nio.file.Files.size(file)).isLessThan(1 << 20);
+    }
+  }
+
+  @Test
   void entriesSurviveCloseAndReopen(@TempDir Path dir) throws IOException {
     List<DeadLetter> added =
         List.of(

@@ -73,6 +73,14 @@ final class LiveSockets {
   /** One connection: its subscriptions, and since when its queue has been full (0: it is not). */
   private static final class Client {
     final Map<String, Subscription> subscriptions = new ConcurrentHashMap<>();
+
+    /**
+     * Ids whose snapshot is being computed, reserved when the subscribe message arrives (on the
+     * connection's event loop): a burst of 1,000 subscribes in one write once got 1,000 snapshots,
+     * each checked against the cap before any had been added.
+     */
+    final java.util.Set<String> pending = new java.util.HashSet<>();
+
     volatile long fullSince;
   }
 
@@ -209,7 +217,7 @@ final class LiveSockets {
       error(ws, id, "a subscription needs an \"id\": a string of 1 to 100 characters");
       return;
     }
-    if (client.subscriptions.containsKey(id)) {
+    if (client.subscriptions.containsKey(id) || client.pending.contains(id)) {
       error(ws, id, "subscription " + id + " exists; unsubscribe it first");
       return;
     }
@@ -217,7 +225,7 @@ final class LiveSockets {
       error(ws, id, "read the messages already sent before subscribing again");
       return;
     }
-    if (client.subscriptions.size() >= MAX_SUBSCRIPTIONS) {
+    if (client.subscriptions.size() + client.pending.size() >= MAX_SUBSCRIPTIONS) {
       error(ws, id, "at most " + MAX_SUBSCRIPTIONS + " subscriptions per connection");
       return;
     }
@@ -230,6 +238,7 @@ final class LiveSockets {
       return;
     }
     Subscription sub = new Subscription(id, params);
+    client.pending.add(id);
     workers
         .executeBlocking(
             () -> {
@@ -240,6 +249,7 @@ final class LiveSockets {
             false)
         .onComplete(
             done -> {
+              client.pending.remove(id);
               if (done.succeeded()) {
                 client.subscriptions.put(id, sub);
                 send(ws, result("snapshot", id, done.result()));

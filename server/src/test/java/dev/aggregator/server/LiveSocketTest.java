@@ -108,6 +108,33 @@ class LiveSocketTest {
   }
 
   @Test
+  void aBurstOfSubscribesGetsAtMostTheCapInSnapshots() throws Exception {
+    int sent = LiveSockets.MAX_SUBSCRIPTIONS + 50;
+    try (WsClient ws = new WsClient(server.port(), true)) {
+      for (int i = 0;
+          i < sent;
+          i++) { // back to back: none has its snapshot yet when the next comes
+        ws.send("{\"type\":\"subscribe\",\"id\":\"s" + i + "\",\"query\":" + QUERY + "}");
+      }
+      int snapshots = 0;
+      int refused = 0;
+      while (snapshots + refused < sent) {
+        JsonNode m = ws.next(x -> true);
+        if (m.get("type").asText().equals("snapshot")) {
+          snapshots++;
+        } else if (m.get("type").asText().equals("error")) {
+          assertThat(m.get("message").asText())
+              .isEqualTo(
+                  "at most " + LiveSockets.MAX_SUBSCRIPTIONS + " subscriptions per connection");
+          refused++;
+        }
+      }
+      assertThat(snapshots).isEqualTo(LiveSockets.MAX_SUBSCRIPTIONS);
+      assertThat(refused).isEqualTo(50);
+    }
+  }
+
+  @Test
   void onlyTheServersOwnOriginMayConnectByDefault() throws Exception {
     try (WsClient own = new WsClient(server.port(), true, "http://127.0.0.1:" + server.port())) {
       own.send("{\"type\":\"subscribe\",\"id\":\"s\",\"query\":" + QUERY + "}");

@@ -120,6 +120,42 @@ class ServerIntegrationTest {
   }
 
   @Test
+  void hostileQueriesAndBodiesGetShortSpecific400sAndTheServerStaysUp() throws Exception {
+    String q = "/api/analytics/query?metric=page_view&";
+    String[][] cases = {
+      {"start=0&end=9223372036854775807", "end is after 9999-12-31T23:59:59.999Z"},
+      {
+        "start=now-99999999999999999d",
+        "start: '99999999999999999d' is longer than 10,000 years, the longest duration accepted"
+      },
+      {"start=now-3000000d", "start is before 1970-01-01T00:00:00Z"},
+      {
+        "start=now-1d&granularity=1m&groupBy=page&limit=1000&fill=zero",
+        "this answer could hold 1442441 points (1001 series × 1441 buckets); at most 121000 per"
+            + " answer: lower limit, use a coarser granularity or shorten the range"
+      },
+    };
+    for (String[] c : cases) {
+      var r = client.get(q + c[0]);
+      assertThat(r.status()).as(c[0]).isEqualTo(400);
+      assertThat(r.json().get("message").asText()).as(c[0]).isEqualTo(c[1]);
+    }
+
+    // One event with ~5 MiB of over-long property keys: 10 errors and a count, not an 83 MB answer.
+    StringBuilder body = new StringBuilder("{\"eventType\":\"x\",\"properties\":{");
+    String key = "k".repeat(200);
+    for (int i = 0; body.length() < 5_000_000; i++) {
+      body.append(i == 0 ? "" : ",").append('"').append(key).append(i).append("\":1");
+    }
+    body.append("}}");
+    var bad = client.post("/api/events/batch", "application/x-ndjson", body.toString());
+    assertThat(bad.status()).isEqualTo(200);
+    assertThat(bad.body().length()).isLessThan(10_000);
+    assertThat(bad.json().get("errors")).hasSize(11);
+    assertThat(client.get("/api/events/health").status()).isEqualTo(200);
+  }
+
+  @Test
   void aRepeatedIdIsAnsweredDuplicateAndCountedOnce() throws Exception {
     String event =
         TestEvents.SEED_SAMPLE.replace("{\"eventType\"", "{\"id\":\"retry-1\",\"eventType\"");
