@@ -15,7 +15,9 @@ public enum BodyFormat {
    */
   public static BodyFormat ofContentType(String contentType) {
     if (contentType == null || contentType.isBlank()) {
-      return JSON;
+      // Refused: a cross-site page can POST without a Content-Type (or with text/plain) in
+      // no-cors mode, without a preflight; application/json needs one.
+      return null;
     }
     String mime = contentType.split(";", 2)[0].trim().toLowerCase(Locale.ROOT);
     return switch (mime) {

@@ -1214,8 +1214,8 @@ class EventDecoderTest {
   @ParameterizedTest
   @NullAndEmptySource
   @ValueSource(strings = {"  "})
-  void missingContentTypeIsReadAsJson(String contentType) {
-    assertThat(BodyFormat.ofContentType(contentType)).isEqualTo(BodyFormat.JSON);
+  void missingContentTypeIsRefused(String contentType) {
+    assertThat(BodyFormat.ofContentType(contentType)).isNull();
   }
 
   // ---------------------------------------------------------------- helpers

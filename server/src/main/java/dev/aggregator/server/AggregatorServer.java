@@ -46,12 +46,14 @@ public final class AggregatorServer implements AutoCloseable {
     Vertx vertx = Vertx.vertx();
     IngestRate rate = new IngestRate(agg.lifecycle()::aggregatedTotal);
     vertx.setPeriodic(1000, id -> rate.sample(System.currentTimeMillis()));
+    ConnectionGuard guard = new ConnectionGuard(config.connections());
     Routes routes =
         new Routes(
             vertx,
             agg,
             registry,
             rate,
+            guard,
             config.maxIngestRequests(),
             config.maxQueries(),
             config.allowedOrigins());
@@ -63,7 +65,7 @@ public final class AggregatorServer implements AutoCloseable {
       vertx
           .deployVerticle(
               () -> {
-                HttpVerticle v = new HttpVerticle(routes, config.host(), config.port());
+                HttpVerticle v = new HttpVerticle(routes, guard, config.host(), config.port());
                 deployed.add(v);
                 return v;
               },
@@ -108,12 +110,14 @@ public final class AggregatorServer implements AutoCloseable {
 
   private static final class HttpVerticle extends VerticleBase {
     private final Routes routes;
+    private final ConnectionGuard guard;
     private final String host;
     private final int port;
     private HttpServer server;
 
-    HttpVerticle(Routes routes, String host, int port) {
+    HttpVerticle(Routes routes, ConnectionGuard guard, String host, int port) {
       this.routes = routes;
+      this.guard = guard;
       this.host = host;
       this.port = port;
     }
@@ -131,7 +135,10 @@ public final class AggregatorServer implements AutoCloseable {
                       // HttpClient attempts one by default) end in a dropped connection: answer
                       // HTTP/1.1 instead.
                       .setHttp2ClearTextEnabled(false)
-                      .setTcpNoDelay(true))
+                      .setTcpNoDelay(true)
+                      .setIdleTimeout((int) Math.max(1, guard.limits().idleTimeout().toSeconds()))
+                      .setIdleTimeoutUnit(TimeUnit.SECONDS))
+              .connectionHandler(guard::accept)
               .requestHandler(routes.router());
       return server.listen();
     }

@@ -169,9 +169,13 @@ final class AlertHandlers {
   /** The body as JSON, or null after answering 400/415. */
   private static JsonNode body(RoutingContext ctx) {
     String type = ctx.request().getHeader("Content-Type");
-    if (type != null && !type.toLowerCase(java.util.Locale.ROOT).startsWith("application/json")) {
+    if (type == null || !type.toLowerCase(java.util.Locale.ROOT).startsWith("application/json")) {
+      // Required, not assumed: a cross-site page can POST without one, no preflight asked.
       Http.error(
-          ctx, 415, "unsupported_media_type", "send the alert as application/json, not " + type);
+          ctx,
+          415,
+          "unsupported_media_type",
+          "send the alert as application/json" + (type == null ? "" : ", not " + type));
       return null;
     }
     try {

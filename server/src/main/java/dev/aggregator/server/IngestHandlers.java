@@ -130,13 +130,15 @@ final class IngestHandlers {
 
   private byte[] bodyOf(RoutingContext ctx) {
     if (format(ctx) == null) {
+      String type = ctx.request().getHeader("Content-Type");
       Http.error(
           ctx,
           415,
           "unsupported_media_type",
-          "Content-Type "
-              + ctx.request().getHeader("Content-Type")
-              + " is not supported; send application/json or application/x-ndjson");
+          (type == null || type.isBlank()
+                  ? "a Content-Type is required (a write without one could come from any web page)"
+                  : "Content-Type " + type + " is not supported")
+              + "; send application/json or application/x-ndjson");
       return null;
     }
     Buffer body = ctx.body().buffer();

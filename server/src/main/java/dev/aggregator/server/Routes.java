@@ -1,6 +1,7 @@
 package dev.aggregator.server;
 
 import dev.aggregator.Aggregator;
+import dev.aggregator.aggregation.Durations;
 import dev.aggregator.ingestion.IngestLimits;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -47,6 +48,7 @@ final class Routes {
       Aggregator agg,
       PrometheusRegistry registry,
       IngestRate rate,
+      ConnectionGuard guard,
       int maxIngestRequests,
       int maxQueries,
       List<String> allowedOrigins) {
@@ -65,7 +67,7 @@ final class Routes {
         new LiveSockets(vertx, agg, vertx.createSharedWorkerExecutor("live", 2), allowedOrigins);
     agg.alerts().addListener(sockets::broadcast);
     router = Router.router(vertx);
-    timeEveryRequest();
+    timeEveryRequest(vertx, guard);
     IngestAdmission admission = new IngestAdmission(maxIngestRequests);
     router.post("/api/events").handler(admission); // before the body is read
     router.post("/api/events/batch").handler(admission);
@@ -161,16 +163,52 @@ final class Routes {
     route.handler(
         ctx -> {
           ctx.put(ROUTE_LABEL, path);
+          Long timer = ctx.get(BODY_TIMER);
+          if (timer != null) {
+            ctx.vertx().cancelTimer(timer); // the body is in (or there was none)
+          }
           handler.handle(ctx);
         });
   }
 
-  /** Times every request, matched or not; registered before any route. */
-  private void timeEveryRequest() {
+  private static final String BODY_TIMER = "aggregator.bodyTimer";
+
+  /**
+   * Times every request, matched or not, refuses those of connections past a bound, and gives a
+   * body {@code bodyTimeout} to arrive: 64 connections that sent headers and never their bodies
+   * once held every ingest slot for as long as they stayed open. Registered before any route.
+   */
+  private void timeEveryRequest(Vertx vertx, ConnectionGuard guard) {
+    long bodyMillis = Math.max(1, guard.limits().bodyTimeout().toMillis());
     router
         .route()
         .handler(
             ctx -> {
+              if (guard.refuse(ctx)) {
+                return;
+              }
+              if (ctx.request().method() != HttpMethod.GET
+                  && ctx.request().method() != HttpMethod.HEAD
+                  && !ctx.request().isEnded()) {
+                long timer =
+                    vertx.setTimer(
+                        bodyMillis,
+                        id -> {
+                          if (!ctx.response().ended()) {
+                            ctx.response().putHeader("Connection", "close");
+                            Http.error(
+                                ctx,
+                                408,
+                                "request_timeout",
+                                "the request body did not arrive within "
+                                    + Durations.format(guard.limits().bodyTimeout())
+                                    + " (bodyTimeout)");
+                          }
+                          ctx.request().connection().close();
+                        });
+                ctx.put(BODY_TIMER, timer);
+                ctx.addEndHandler(v -> vertx.cancelTimer(timer));
+              }
               long start = System.nanoTime();
               ctx.addEndHandler(
                   v -> {

@@ -30,6 +30,7 @@ public record ServerConfig(
     int port,
     int maxIngestRequests,
     int maxQueries,
+    ConnectionGuard.Limits connections,
     List<String> allowedOrigins,
     EngineConfig engine) {
 
@@ -163,6 +164,11 @@ public record ServerConfig(
         intIn(v, Setting.PORT, 0, 65_535),
         intIn(v, Setting.MAX_INGEST_REQUESTS, 1, 100_000),
         intIn(v, Setting.MAX_QUERIES, 1, 100_000),
+        new ConnectionGuard.Limits(
+            duration(v, Setting.BODY_TIMEOUT),
+            duration(v, Setting.IDLE_TIMEOUT),
+            intIn(v, Setting.MAX_CONNECTIONS, 1, 1_000_000),
+            intIn(v, Setting.MAX_CONNECTIONS_PER_ADDRESS, 1, 1_000_000)),
         Arrays.stream(v.get(Setting.ALLOWED_ORIGINS).split(","))
             .map(String::strip)
             .filter(o -> !o.isEmpty())

@@ -78,6 +78,15 @@ enum Setting {
   MAX_INGEST_REQUESTS(
       "maxIngestRequests", "64", "Ingest requests being read at once, at most; then 429"),
   MAX_QUERIES("maxQueries", "64", "Queries waiting or running at once, at most; then 429"),
+  BODY_TIMEOUT(
+      "bodyTimeout", "10s", "How long a request body may take to arrive; then 408 and closed"),
+  IDLE_TIMEOUT("idleTimeout", "60s", "How long a connection may stay idle; then closed"),
+  MAX_CONNECTIONS(
+      "maxConnections", "4096", "Open connections at most; further ones get 503 and are closed"),
+  MAX_CONNECTIONS_PER_ADDRESS(
+      "maxConnectionsPerAddress",
+      "512",
+      "Open connections from one client address at most; further ones get 503 and are closed"),
   MAX_IN_FLIGHT(
       "maxInFlight", "200000", "Events accepted but not yet aggregated, at most; then 429"),
   DEAD_LETTER_CAPACITY("deadLetterCapacity", "10000", "Dead letters kept"),

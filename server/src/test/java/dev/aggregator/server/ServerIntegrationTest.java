@@ -156,6 +156,90 @@ class ServerIntegrationTest {
   }
 
   @Test
+  void writesWithoutAContentTypeAreRefusedAsACrossSitePageWouldSendThem() throws Exception {
+    for (String path : List.of("/api/events", "/api/events/batch", "/api/alerts")) {
+      var r = client.post(path, null, TestEvents.SEED_SAMPLE);
+      assertThat(r.status()).as(path).isEqualTo(415);
+      var plain = client.post(path, "text/plain", TestEvents.SEED_SAMPLE);
+      assertThat(plain.status()).as(path + " text/plain").isEqualTo(415);
+    }
+    assertThat(
+            client.post("/api/events", null, TestEvents.SEED_SAMPLE).json().get("message").asText())
+        .isEqualTo(
+            "a Content-Type is required (a write without one could come from any web page);"
+                + " send application/json or application/x-ndjson");
+    assertThat(seedCount()).isZero();
+  }
+
+  @Test
+  void bodiesThatNeverArriveGet408AndDoNotHoldIngestBack() throws Exception {
+    start(Map.of("AGGREGATOR_BODY_TIMEOUT", "1s", "AGGREGATOR_MAX_INGEST_REQUESTS", "4"));
+    List<java.net.Socket> slow = new java.util.ArrayList<>();
+    try {
+      for (int i = 0; i < 4; i++) { // every ingest slot: headers, then a body that never comes
+        java.net.Socket s = new java.net.Socket("127.0.0.1", server.port());
+        s.getOutputStream()
+            .write(
+                ("POST /api/events/batch HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                        + "Content-Type: application/x-ndjson\r\nContent-Length: 100000\r\n\r\n{")
+                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        s.getOutputStream().flush();
+        slow.add(s);
+      }
+      Thread.sleep(300);
+      assertThat(client.postJson("/api/events", TestEvents.SEED_SAMPLE).status())
+          .as("while the slots are held")
+          .isEqualTo(429);
+      for (java.net.Socket s : slow) {
+        s.setSoTimeout(5_000);
+        String answer =
+            new String(s.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(answer).startsWith("HTTP/1.1 408");
+        assertThat(answer).contains("the request body did not arrive within 1s (bodyTimeout)");
+      }
+      assertThat(client.postJson("/api/events", TestEvents.SEED_SAMPLE).status())
+          .as("once they timed out")
+          .isEqualTo(202);
+    } finally {
+      for (java.net.Socket s : slow) {
+        s.close();
+      }
+    }
+  }
+
+  @Test
+  void connectionsPastThePerAddressBoundGetOne503AndAreClosed() throws Exception {
+    start(Map.of("AGGREGATOR_MAX_CONNECTIONS_PER_ADDRESS", "3"));
+    List<java.net.Socket> open = new java.util.ArrayList<>();
+    try {
+      for (int i = 0; i < 3; i++) {
+        open.add(new java.net.Socket("127.0.0.1", server.port()));
+      }
+      Thread.sleep(200); // the server has accepted them
+      try (java.net.Socket extra = new java.net.Socket("127.0.0.1", server.port())) {
+        extra.setSoTimeout(5_000);
+        extra
+            .getOutputStream()
+            .write(
+                "GET /api/events/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        String answer =
+            new String(
+                extra.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(answer).startsWith("HTTP/1.1 503");
+        assertThat(answer)
+            .contains("3 connections are open from your address (maxConnectionsPerAddress)");
+      }
+    } finally {
+      for (java.net.Socket s : open) {
+        s.close();
+      }
+    }
+    Thread.sleep(200); // closed ones are counted out
+    assertThat(client.get("/api/events/health").status()).isEqualTo(200);
+  }
+
+  @Test
   void aRepeatedIdIsAnsweredDuplicateAndCountedOnce() throws Exception {
     String event =
         TestEvents.SEED_SAMPLE.replace("{\"eventType\"", "{\"id\":\"retry-1\",\"eventType\"");
