@@ -147,7 +147,13 @@ public final class Aggregator implements AutoCloseable {
             rawEvents::committedSequence);
     checkpointer.start();
     this.pipeline = new IngestPipeline(log, dedup, runner, lifecycle, config.maxInFlight(), clock);
-    this.decoder = new EventDecoder(config.limits(), clock);
+    this.decoder =
+        new EventDecoder(
+            config.limits(),
+            clock,
+            new dev.aggregator.ingestion.EventTypeAdmission(
+                rollups.read(r -> r.catalog().schemas().stream().map(s -> s.name()).toList()),
+                config.catalog().maxEventTypes()));
     this.queries = new QueryEngine(rollups, clock, rawEvents, runner::appliedUpTo);
     this.queryParser = new QueryParser(clock, config.maxQueryPoints());
     WebhookPolicy webhookPolicy = WebhookPolicy.parse(config.webhookAllow());

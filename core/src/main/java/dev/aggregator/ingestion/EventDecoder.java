@@ -41,11 +41,18 @@ public final class EventDecoder {
   private static final String NOT_UNICODE = "is not valid Unicode (an unpaired surrogate)";
 
   private final IngestLimits limits;
+  private final EventTypeAdmission types;
   private final LongSupplier nowMillis;
   private final String futureSkewText;
 
   public EventDecoder(IngestLimits limits, LongSupplier nowMillis) {
+    this(limits, nowMillis, EventTypeAdmission.unbounded());
+  }
+
+  /** As above; events of a type {@code types} does not admit are rejected, before any ack. */
+  public EventDecoder(IngestLimits limits, LongSupplier nowMillis, EventTypeAdmission types) {
     this.limits = limits;
+    this.types = types;
     this.nowMillis = nowMillis;
     this.futureSkewText = describe(limits.maxFutureSkew());
   }
@@ -329,6 +336,13 @@ public final class EventDecoder {
       r.error(
           null,
           "event is " + (end - start) + " bytes; at most " + limits.maxEventBytes() + " allowed");
+    }
+    if (r.errors == null && r.eventType != null && !types.admit(r.eventType)) {
+      r.error(
+          "eventType",
+          "a new event type, and "
+              + types.max()
+              + " exist (maxEventTypes): events of further types cannot be aggregated");
     }
     if (r.errors != null) {
       r.properties.clear();

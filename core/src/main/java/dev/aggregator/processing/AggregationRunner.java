@@ -141,7 +141,11 @@ public final class AggregationRunner implements AutoCloseable {
       try {
         Queued q = queue.poll(100, TimeUnit.MILLISECONDS);
         if (q != null) {
-          process(q.batch());
+          try {
+            process(q.batch());
+          } catch (RuntimeException e) {
+            abandon(q.batch(), e);
+          }
         }
       } catch (InterruptedException e) {
         // close() is waiting; keep draining
@@ -219,6 +223,31 @@ public final class AggregationRunner implements AutoCloseable {
       }
     }
     return types;
+  }
+
+  /**
+   * A batch whose aggregation failed as a whole (a bug: single events' failures are caught per
+   * event): each event is dead-lettered as failed, so that health and the dead letters say so, and
+   * the batch's permits come back — otherwise every such batch shrank the in-flight budget until
+   * ingestion answered 429 for good.
+   */
+  private void abandon(Batch b, RuntimeException e) {
+    LOG.error("aggregating a batch of {} events failed", b.events().size(), e);
+    long now = nowMillis.getAsLong();
+    for (int i = 0; i < b.events().size(); i++) {
+      deadLetters.add(
+          new DeadLetter(
+              now,
+              DeadLetter.FAILED,
+              b.firstSequence() + i,
+              List.of(
+                  new DeadLetter.Problem(
+                      null, "aggregation failed (logged as a bug); not in the rollups")),
+              EventJson.toJson(b.events().get(i))));
+    }
+    lifecycle.failed(b.events().size());
+    toRawEvents(b.events(), b.firstSequence(), b.done());
+    appliedUpTo = b.firstSequence() + b.events().size() - 1;
   }
 
   private void deadLetter(long sequence, Event e, Outcome outcome, long now) {

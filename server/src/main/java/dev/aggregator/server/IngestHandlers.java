@@ -22,6 +22,9 @@ import java.util.concurrent.CompletableFuture;
 
 /** {@code POST /api/events} and {@code POST /api/events/batch}. */
 final class IngestHandlers {
+  private static final org.slf4j.Logger LOG =
+      org.slf4j.LoggerFactory.getLogger(IngestHandlers.class);
+
   /** The source of events that do not name one. */
   static final String HTTP_SOURCE = "http";
 
@@ -123,7 +126,15 @@ final class IngestHandlers {
                         failure instanceof java.util.concurrent.CompletionException
                             ? failure.getCause()
                             : failure;
-                    Http.error(ctx, 503, "log_unavailable", cause.getMessage());
+                    // The cause (an OS message with the log's path) goes to the server's log only.
+                    LOG.warn("events answered 503: {}", cause.toString());
+                    ctx.response().putHeader("Retry-After", "1");
+                    Http.error(
+                        ctx,
+                        503,
+                        "log_unavailable",
+                        "the event log cannot write now (disk full or unavailable); nothing of"
+                            + " this request was kept; retry later");
                   }
                 }));
   }

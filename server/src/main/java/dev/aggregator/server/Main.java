@@ -11,6 +11,23 @@ public final class Main {
   private Main() {}
 
   public static void main(String[] args) {
+    // An OutOfMemoryError once killed the log writer, aggregation and alert threads while the
+    // process stayed "up" and acknowledged nothing more. A server in that state is worse than a
+    // stopped one: exit at once, so that a supervisor restarts it; the log replays every
+    // acknowledged event. (Every budget exists so that this never happens.)
+    Thread.setDefaultUncaughtExceptionHandler(
+        (thread, e) -> {
+          if (e instanceof VirtualMachineError) {
+            try {
+              System.err.println(
+                  "aggregator: fatal " + e + " in thread " + thread.getName() + "; exiting");
+            } finally {
+              Runtime.getRuntime().halt(70);
+            }
+          }
+          System.err.println("aggregator: uncaught " + e + " in thread " + thread.getName());
+          e.printStackTrace();
+        });
     if (Arrays.asList(args).contains("--help") || Arrays.asList(args).contains("-h")) {
       System.out.print(ServerConfig.usage());
       return;

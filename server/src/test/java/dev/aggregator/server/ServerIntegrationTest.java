@@ -156,6 +156,44 @@ class ServerIntegrationTest {
   }
 
   @Test
+  void aNewEventTypePastMaxEventTypesIsRefusedBeforeTheAckNotDeadLetteredAfterIt()
+      throws Exception {
+    start(Map.of("AGGREGATOR_MAX_EVENT_TYPES", "3"));
+    for (String type : List.of("a", "b", "c")) {
+      assertThat(
+              client
+                  .postJson(
+                      "/api/events", "{\"eventType\":\"" + type + "\",\"timestamp\":1705314600000}")
+                  .status())
+          .isEqualTo(202);
+    }
+    var refused =
+        client.postJson("/api/events", "{\"eventType\":\"d\",\"timestamp\":1705314600000}");
+    assertThat(refused.status()).isEqualTo(400);
+    assertThat(refused.json().get("details").get(0).get("message").asText())
+        .isEqualTo(
+            "a new event type, and 3 exist (maxEventTypes): events of further types cannot be"
+                + " aggregated");
+    assertThat(
+            client
+                .postJson("/api/events", "{\"eventType\":\"a\",\"timestamp\":1705314600000}")
+                .status())
+        .as("known types still are")
+        .isEqualTo(202);
+    start(Map.of("AGGREGATOR_MAX_EVENT_TYPES", "3")); // a restart remembers which types exist
+    assertThat(
+            client
+                .postJson("/api/events", "{\"eventType\":\"e\",\"timestamp\":1705314600000}")
+                .status())
+        .isEqualTo(400);
+    assertThat(
+            client
+                .postJson("/api/events", "{\"eventType\":\"b\",\"timestamp\":1705314600000}")
+                .status())
+        .isEqualTo(202);
+  }
+
+  @Test
   void writesWithoutAContentTypeAreRefusedAsACrossSitePageWouldSendThem() throws Exception {
     for (String path : List.of("/api/events", "/api/events/batch", "/api/alerts")) {
       var r = client.post(path, null, TestEvents.SEED_SAMPLE);
