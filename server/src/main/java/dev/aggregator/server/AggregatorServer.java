@@ -54,6 +54,7 @@ public final class AggregatorServer implements AutoCloseable {
             registry,
             rate,
             guard,
+            new HostCheck(config.host(), config.allowedHosts()),
             config.maxIngestRequests(),
             config.maxQueries(),
             config.allowedOrigins());

@@ -49,6 +49,7 @@ final class Routes {
       PrometheusRegistry registry,
       IngestRate rate,
       ConnectionGuard guard,
+      HostCheck hosts,
       int maxIngestRequests,
       int maxQueries,
       List<String> allowedOrigins) {
@@ -67,7 +68,7 @@ final class Routes {
         new LiveSockets(vertx, agg, vertx.createSharedWorkerExecutor("live", 2), allowedOrigins);
     agg.alerts().addListener(sockets::broadcast);
     router = Router.router(vertx);
-    timeEveryRequest(vertx, guard);
+    timeEveryRequest(vertx, guard, hosts);
     IngestAdmission admission = new IngestAdmission(maxIngestRequests);
     router.post("/api/events").handler(admission); // before the body is read
     router.post("/api/events/batch").handler(admission);
@@ -178,13 +179,13 @@ final class Routes {
    * body {@code bodyTimeout} to arrive: 64 connections that sent headers and never their bodies
    * once held every ingest slot for as long as they stayed open. Registered before any route.
    */
-  private void timeEveryRequest(Vertx vertx, ConnectionGuard guard) {
+  private void timeEveryRequest(Vertx vertx, ConnectionGuard guard, HostCheck hosts) {
     long bodyMillis = Math.max(1, guard.limits().bodyTimeout().toMillis());
     router
         .route()
         .handler(
             ctx -> {
-              if (guard.refuse(ctx)) {
+              if (guard.refuse(ctx) || hosts.refuse(ctx)) {
                 return;
               }
               if (ctx.request().method() != HttpMethod.GET

@@ -31,6 +31,7 @@ public record ServerConfig(
     int maxIngestRequests,
     int maxQueries,
     ConnectionGuard.Limits connections,
+    List<String> allowedHosts,
     List<String> allowedOrigins,
     EngineConfig engine) {
 
@@ -169,6 +170,10 @@ public record ServerConfig(
             duration(v, Setting.IDLE_TIMEOUT),
             intIn(v, Setting.MAX_CONNECTIONS, 1, 1_000_000),
             intIn(v, Setting.MAX_CONNECTIONS_PER_ADDRESS, 1, 1_000_000)),
+        Arrays.stream(v.get(Setting.ALLOWED_HOSTS).split(","))
+            .map(String::strip)
+            .filter(h -> !h.isEmpty())
+            .toList(),
         Arrays.stream(v.get(Setting.ALLOWED_ORIGINS).split(","))
             .map(String::strip)
             .filter(o -> !o.isEmpty())

@@ -97,6 +97,10 @@ enum Setting {
       "Log kept behind the last checkpoint (for dedup after a restart), at most"),
   MAX_QUERY_POINTS("maxQueryPoints", "11000", "Output buckets one query may span, at most"),
   MAX_ALERTS("maxAlerts", "10000", "Alert rules at most"),
+  ALLOWED_HOSTS(
+      "allowedHosts",
+      "",
+      "Host names requests may address besides localhost, 127.0.0.1, ::1 and the bind address (comma list, or *); others get 421"),
   ALLOWED_ORIGINS(
       "allowedOrigins",
       "",

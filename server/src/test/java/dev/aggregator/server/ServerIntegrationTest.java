@@ -194,6 +194,39 @@ class ServerIntegrationTest {
   }
 
   @Test
+  void aRequestForAnotherHostIsRefusedAsADnsRebindingPageWouldSendIt() throws Exception {
+    for (String host : List.of("evil.example", "evil.example:8080", "127.0.0.1.evil.example")) {
+      try (java.net.Socket s = new java.net.Socket("127.0.0.1", server.port())) {
+        s.setSoTimeout(5_000);
+        s.getOutputStream()
+            .write(
+                ("GET /api/events/health HTTP/1.1\r\nHost: "
+                        + host
+                        + "\r\nConnection: close\r\n\r\n")
+                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        String answer =
+            new String(s.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(answer).as(host).startsWith("HTTP/1.1 421");
+        assertThat(answer).contains("is not served here; add its name to allowedHosts");
+      }
+    }
+    assertThat(HostCheck.name("[::1]:8080")).isEqualTo("::1");
+    assertThat(HostCheck.name("LocalHost:80")).isEqualTo("localhost");
+    assertThat(client.get("/api/events/health").status()).as("127.0.0.1:port").isEqualTo(200);
+    start(Map.of("AGGREGATOR_ALLOWED_HOSTS", "dash.example"));
+    try (java.net.Socket s = new java.net.Socket("127.0.0.1", server.port())) {
+      s.getOutputStream()
+          .write(
+              "GET /api/events/health HTTP/1.1\r\nHost: dash.example\r\nConnection: close\r\n\r\n"
+                  .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      assertThat(
+              new String(
+                  s.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8))
+          .startsWith("HTTP/1.1 200");
+    }
+  }
+
+  @Test
   void writesWithoutAContentTypeAreRefusedAsACrossSitePageWouldSendThem() throws Exception {
     for (String path : List.of("/api/events", "/api/events/batch", "/api/alerts")) {
       var r = client.post(path, null, TestEvents.SEED_SAMPLE);
@@ -544,7 +577,7 @@ class ServerIntegrationTest {
       // A client that announces a body and is slow to send it holds the only admission.
       slow.getOutputStream()
           .write(
-              ("POST /api/events/batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson\r\n"
+              ("POST /api/events/batch HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-ndjson\r\n"
                       + "Content-Length: 100000\r\n\r\n{")
                   .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
       slow.getOutputStream().flush();
