@@ -63,6 +63,13 @@ public final class Checkpointer implements AutoCloseable {
   }
 
   /** Checkpoints that failed (retried at the next interval; nothing is lost meanwhile). */
+  /** Whether the latest checkpoint attempt failed (cleared by the next one that succeeds). */
+  public boolean lastFailed() {
+    return lastFailed;
+  }
+
+  private volatile boolean lastFailed;
+
   public long failures() {
     return failures.get();
   }
@@ -105,6 +112,7 @@ public final class Checkpointer implements AutoCloseable {
         return; // nothing new: neither counted nor timed
       }
       checkpoints.incrementAndGet();
+      lastFailed = false;
       lastMillis = (System.nanoTime() - start) / 1_000_000;
       // The log is also the event store's source until its files hold the events.
       log.trim(
@@ -113,6 +121,7 @@ public final class Checkpointer implements AutoCloseable {
           walRetentionBytes);
     } catch (IOException | RuntimeException e) {
       failures.incrementAndGet();
+      lastFailed = true;
       LOG.error("checkpoint failed; the rows stay in memory and the next one retries", e);
     }
   }

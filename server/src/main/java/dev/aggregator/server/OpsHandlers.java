@@ -93,10 +93,26 @@ final class OpsHandlers {
     long inFlight = agg.pipeline().inFlight();
     long capacity = agg.pipeline().maxInFlight();
     long lag = agg.runner().lagMillis();
-    String status =
-        log.failed() ? "failed" : inFlight * 5 >= capacity * 4 || lag > 1_000 ? "degraded" : "up";
+    // Why not "up", in words: a cap or a failure that holds data back must show here.
+    List<String> reasons = new java.util.ArrayList<>();
+    if (inFlight * 5 >= capacity * 4) {
+      reasons.add("the pipeline is over 80% full (maxInFlight)");
+    }
+    if (lag > 1_000) {
+      reasons.add("aggregation is " + lag + " ms behind");
+    }
+    if (agg.checkpointer().lastFailed()) {
+      reasons.add("the last checkpoint failed; rows stay in memory and the next one retries");
+    }
+    if (agg.rollups().memoryBytes() >= agg.rollups().maxMemoryBytes()) {
+      reasons.add("rollup rows in memory are at their budget (maxMemoryBytes)");
+    }
+    String status = log.failed() ? "failed" : reasons.isEmpty() ? "up" : "degraded";
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("status", status);
+    if (!reasons.isEmpty()) {
+      out.put("degraded", reasons);
+    }
     out.put("uptimeSeconds", (System.currentTimeMillis() - startedAt) / 1000);
     out.put("eventsPerSecond", Math.round(rate.perSecond()));
     out.put("queueDepth", inFlight);

@@ -509,8 +509,10 @@ class ServerIntegrationTest {
       assertThat(refused.status()).isEqualTo(429);
       assertThat(refused.raw().headers().firstValue("Retry-After")).hasValue("1");
       assertThat(refused.json().get("error").asText()).isEqualTo("overloaded");
-      assertThat(client.get("/api/events/health").json().get("status").asText())
-          .isEqualTo("degraded");
+      JsonNode health = client.get("/api/events/health").json();
+      assertThat(health.get("status").asText()).isEqualTo("degraded");
+      assertThat(health.get("degraded").get(0).asText())
+          .isEqualTo("the pipeline is over 80% full (maxInFlight)");
     } finally {
       release.countDown();
       reader.join();
