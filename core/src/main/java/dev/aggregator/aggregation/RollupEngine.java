@@ -74,7 +74,7 @@ public final class RollupEngine {
   private final long maxMemoryRows;
   private final long maxMemoryBytes;
   private volatile long frozenBytes; // estimated when frozen; 0 when nothing is frozen
-  private volatile long activeBytesSeen; // estimated before each batch (see memoryBytes)
+  private volatile long activeBytesSeen; // estimated after each batch (see memoryBytes)
   private final long latenessMillis;
   private final RollupStore store;
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
@@ -514,11 +514,9 @@ public final class RollupEngine {
    */
   private void relieveMemory() {
     while (memoryRows() >= maxMemoryRows || memoryBytes() >= maxMemoryBytes) {
-      activeBytesSeen = activeBytes();
-      if (memoryRows() < maxMemoryRows && memoryBytes() < maxMemoryBytes) {
-        return; // a checkpoint in progress finished meanwhile
-      }
       try {
+        // Waits for a checkpoint in progress first; then writes the active rows if they are
+        // still over (the freeze resets their estimate).
         if (!checkpoint() && frozenBytes == 0) {
           return; // nothing of ours to write (rows applied without log positions)
         }

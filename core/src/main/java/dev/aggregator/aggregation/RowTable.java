@@ -177,11 +177,6 @@ final class RowTable {
     return before - size;
   }
 
-  /** Approximate heap bytes of the table and its rows' fixed parts (sketches not counted). */
-  long memoryBytes() {
-    return (long) keys.length * 12 + (long) size * 48;
-  }
-
   /**
    * Approximate heap bytes of the table and its rows with their sketches: the slots, the series
    * index, and the mean size of up to {@value #SAMPLE} rows (read from a rotating position) times

@@ -28,10 +28,8 @@ public record DecodedBatch(
       for (FieldError e : r.errors()) {
         if (out.size() < IngestLimits.MAX_ERRORS_PER_RESPONSE) {
           out.add(e);
-        } else {
-          if (more++ == 0) {
-            firstOmitted = e.index();
-          }
+        } else if (more++ == 0) {
+          firstOmitted = e.index();
         }
       }
     }

@@ -205,9 +205,7 @@ public final class DeadLetterLog implements AutoCloseable {
    * list: the list may hold entries still queued for writing, which would then be written twice.
    */
   private void compact() throws IOException {
-    long[] lines = {0};
-    forEachLine(file, line -> lines[0]++);
-    long drop = Math.max(0, lines[0] - capacity);
+    long drop = Math.max(0, linesOnDisk - capacity); // counted at open and by every append
     Path tmp = file.resolveSibling(FILE + ".tmp");
     long[] kept = {0};
     try (FileChannel ch =

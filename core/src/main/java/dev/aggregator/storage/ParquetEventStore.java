@@ -300,24 +300,20 @@ public final class ParquetEventStore implements AutoCloseable {
     for (int i = 0; i < options.queryConnections(); i++) {
       pool.add(root.duplicate());
     }
-    this.timer =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> {
-              Thread t = new Thread(r, "event-store-timeout");
-              t.setDaemon(true);
-              return t;
-            });
+    this.timer = Executors.newSingleThreadScheduledExecutor(daemon("event-store-timeout"));
     this.chunk = newChunk(List.of());
-    this.sealer =
-        Executors.newSingleThreadExecutor(
-            r -> {
-              Thread t = new Thread(r, "event-store-sealer");
-              t.setDaemon(true);
-              return t;
-            });
+    this.sealer = Executors.newSingleThreadExecutor(daemon("event-store-sealer"));
     this.writer = new Thread(this::runWriter, "event-store-writer");
     writer.setDaemon(true);
     writer.start();
+  }
+
+  private static java.util.concurrent.ThreadFactory daemon(String name) {
+    return r -> {
+      Thread t = new Thread(r, name);
+      t.setDaemon(true);
+      return t;
+    };
   }
 
   /** Opens (or creates) the store in {@code dir}, deleting any file its manifest does not list. */

@@ -193,19 +193,34 @@ class ServerIntegrationTest {
         .isEqualTo(202);
   }
 
+  /** Headers announcing a 100,000-byte body, and one byte of it. */
+  private static final String SLOW_UPLOAD =
+      "POST /api/events/batch HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-ndjson\r\n"
+          + "Content-Length: 100000\r\n\r\n{";
+
+  /** A connection of its own with {@code request} written on it as is (no client fixes it up). */
+  private java.net.Socket rawSend(String request) throws java.io.IOException {
+    java.net.Socket s = new java.net.Socket("127.0.0.1", server.port());
+    s.setSoTimeout(5_000);
+    s.getOutputStream().write(request.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+    s.getOutputStream().flush();
+    return s;
+  }
+
+  /** Everything the server writes on {@code s} until it closes the connection. */
+  private static String answer(java.net.Socket s) throws java.io.IOException {
+    return new String(s.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+  }
+
   @Test
   void aRequestForAnotherHostIsRefusedAsADnsRebindingPageWouldSendIt() throws Exception {
     for (String host : List.of("evil.example", "evil.example:8080", "127.0.0.1.evil.example")) {
-      try (java.net.Socket s = new java.net.Socket("127.0.0.1", server.port())) {
-        s.setSoTimeout(5_000);
-        s.getOutputStream()
-            .write(
-                ("GET /api/events/health HTTP/1.1\r\nHost: "
-                        + host
-                        + "\r\nConnection: close\r\n\r\n")
-                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-        String answer =
-            new String(s.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+      try (java.net.Socket s =
+          rawSend(
+              "GET /api/events/health HTTP/1.1\r\nHost: "
+                  + host
+                  + "\r\nConnection: close\r\n\r\n")) {
+        String answer = answer(s);
         assertThat(answer).as(host).startsWith("HTTP/1.1 421");
         assertThat(answer).contains("is not served here; add its name to allowedHosts");
       }
@@ -214,15 +229,10 @@ class ServerIntegrationTest {
     assertThat(HostCheck.name("LocalHost:80")).isEqualTo("localhost");
     assertThat(client.get("/api/events/health").status()).as("127.0.0.1:port").isEqualTo(200);
     start(Map.of("AGGREGATOR_ALLOWED_HOSTS", "dash.example"));
-    try (java.net.Socket s = new java.net.Socket("127.0.0.1", server.port())) {
-      s.getOutputStream()
-          .write(
-              "GET /api/events/health HTTP/1.1\r\nHost: dash.example\r\nConnection: close\r\n\r\n"
-                  .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-      assertThat(
-              new String(
-                  s.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8))
-          .startsWith("HTTP/1.1 200");
+    try (java.net.Socket s =
+        rawSend(
+            "GET /api/events/health HTTP/1.1\r\nHost: dash.example\r\nConnection: close\r\n\r\n")) {
+      assertThat(answer(s)).startsWith("HTTP/1.1 200");
     }
   }
 
@@ -248,23 +258,14 @@ class ServerIntegrationTest {
     List<java.net.Socket> slow = new java.util.ArrayList<>();
     try {
       for (int i = 0; i < 4; i++) { // every ingest slot: headers, then a body that never comes
-        java.net.Socket s = new java.net.Socket("127.0.0.1", server.port());
-        s.getOutputStream()
-            .write(
-                ("POST /api/events/batch HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                        + "Content-Type: application/x-ndjson\r\nContent-Length: 100000\r\n\r\n{")
-                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-        s.getOutputStream().flush();
-        slow.add(s);
+        slow.add(rawSend(SLOW_UPLOAD));
       }
       Thread.sleep(300);
       assertThat(client.postJson("/api/events", TestEvents.SEED_SAMPLE).status())
           .as("while the slots are held")
           .isEqualTo(429);
       for (java.net.Socket s : slow) {
-        s.setSoTimeout(5_000);
-        String answer =
-            new String(s.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        String answer = answer(s);
         assertThat(answer).startsWith("HTTP/1.1 408");
         assertThat(answer).contains("the request body did not arrive within 1s (bodyTimeout)");
       }
@@ -287,16 +288,9 @@ class ServerIntegrationTest {
         open.add(new java.net.Socket("127.0.0.1", server.port()));
       }
       Thread.sleep(200); // the server has accepted them
-      try (java.net.Socket extra = new java.net.Socket("127.0.0.1", server.port())) {
-        extra.setSoTimeout(5_000);
-        extra
-            .getOutputStream()
-            .write(
-                "GET /api/events/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
-                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-        String answer =
-            new String(
-                extra.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+      try (java.net.Socket extra =
+          rawSend("GET /api/events/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")) {
+        String answer = answer(extra);
         assertThat(answer).startsWith("HTTP/1.1 503");
         assertThat(answer)
             .contains("3 connections are open from your address (maxConnectionsPerAddress)");
@@ -575,14 +569,8 @@ class ServerIntegrationTest {
   @Test
   void answers429BeforeReadingABodyWhenTooManyUploadsAreInProgress() throws Exception {
     start(Map.of("AGGREGATOR_MAX_INGEST_REQUESTS", "1"));
-    try (java.net.Socket slow = new java.net.Socket("127.0.0.1", server.port())) {
-      // A client that announces a body and is slow to send it holds the only admission.
-      slow.getOutputStream()
-          .write(
-              ("POST /api/events/batch HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-ndjson\r\n"
-                      + "Content-Length: 100000\r\n\r\n{")
-                  .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-      slow.getOutputStream().flush();
+    // A client that announces a body and is slow to send it holds the only admission.
+    try (java.net.Socket slow = rawSend(SLOW_UPLOAD)) {
       TestClient.Reply refused = null;
       for (int i = 0; i < 200; i++) { // until the server has taken the slow request in
         refused = client.postJson("/api/events", TestEvents.SEED_SAMPLE);
