@@ -570,7 +570,8 @@ class ServerIntegrationTest {
   void answers429BeforeReadingABodyWhenTooManyUploadsAreInProgress() throws Exception {
     start(Map.of("AGGREGATOR_MAX_INGEST_REQUESTS", "1"));
     // A client that announces a body and is slow to send it holds the only admission.
-    try (java.net.Socket slow = rawSend(SLOW_UPLOAD)) {
+    java.net.Socket slow = rawSend(SLOW_UPLOAD);
+    try {
       TestClient.Reply refused = null;
       for (int i = 0; i < 200; i++) { // until the server has taken the slow request in
         refused = client.postJson("/api/events", TestEvents.SEED_SAMPLE);
@@ -582,6 +583,8 @@ class ServerIntegrationTest {
       assertThat(refused.status()).isEqualTo(429);
       assertThat(refused.json().get("message").asText()).contains("maxIngestRequests");
       assertThat(refused.raw().headers().firstValue("Retry-After")).hasValue("1");
+    } finally {
+      slow.close();
     }
     // The slow client is gone: admission is back.
     TestClient.Reply accepted = null;
