@@ -87,7 +87,23 @@ public final class FileEventLog implements EventLog {
 
   // Owned by the writer thread after open().
   private FileChannel active;
+  private Path activePath;
   private long activeBytes;
+  // Where the last fsync left the log: what a failed group commit is cut back to.
+  private Path syncedPath;
+  private long syncedBytes;
+  private long nextHealNanos;
+  private final AtomicLong heals = new AtomicLong();
+
+  /** Opens segment files; tests give one whose channels fail on demand (a full disk). */
+  interface Channels {
+    FileChannel open(Path file, java.nio.file.OpenOption... options) throws IOException;
+  }
+
+  static Channels channels = FileChannel::open;
+
+  /** How long a failed log waits between attempts to heal (cut back and reopen its segment). */
+  static final long HEAL_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
 
   private record Pending(byte[] bytes, int length, int count, CompletableFuture<Long> done) {}
 
@@ -136,6 +152,8 @@ public final class FileEventLog implements EventLog {
         new FileEventLog(dir, options, recovery.nextSequence, report.truncated() ? 1 : 0);
     log.recoveryReport = report;
     log.openActive(recovery.lastSegment, recovery.lastSegmentBase);
+    log.syncedPath = log.activePath;
+    log.syncedBytes = log.activeBytes;
     log.writer.start();
     return log;
   }
@@ -262,6 +280,9 @@ public final class FileEventLog implements EventLog {
         if (closed) {
           return; // queue drained: everything appended before close() is durable
         }
+        if (failure != null && System.nanoTime() >= nextHealNanos) {
+          heal();
+        }
         continue;
       }
       batch.add(first);
@@ -317,21 +338,71 @@ public final class FileEventLog implements EventLog {
       bytes.addAndGet(written);
       diskBytes += uncounted;
       nextSequence = seq;
+      syncedPath = activePath;
+      syncedBytes = activeBytes;
     } catch (IOException e) {
       // After a failed write or fsync the file's state is unknown (fsync errors are not
-      // retryable on Linux): refuse everything from now on rather than ack what may be lost.
+      // retryable on Linux: the kernel may have dropped the dirty pages). Refuse these appends
+      // (503), cut the log back to the last fsync so that none of them is replayed after a
+      // restart, and heal: a full disk or a lack of descriptors passes.
       if (failure == null) {
-        LOG.error("write-ahead log failed; refusing further appends", e);
+        LOG.error("write-ahead log failed; refusing appends until it heals: {}", e.toString());
         failure = e;
       }
       for (Pending p : batch) {
         p.done.completeExceptionally(e);
+      }
+      if (System.nanoTime() >= nextHealNanos) {
+        heal();
       }
       return;
     }
     for (int i = 0; i < batch.size(); i++) {
       batch.get(i).done.complete(first[i]);
     }
+  }
+
+  /**
+   * Cuts the log back to its last fsync and reopens it: segments made since are deleted, the one
+   * synced last is truncated to its synced length and synced again. Writer thread. On failure it
+   * stays failed and is tried again after {@link #HEAL_INTERVAL_NANOS}.
+   */
+  private void heal() {
+    nextHealNanos = System.nanoTime() + HEAL_INTERVAL_NANOS;
+    try {
+      if (active != null) {
+        try {
+          active.close();
+        } catch (IOException ignored) {
+          // its state is what is being repaired
+        }
+        active = null;
+      }
+      long syncedBase = baseSequence(syncedPath);
+      for (Path p : segments(dir)) {
+        if (baseSequence(p) > syncedBase) {
+          Files.delete(p); // rolled to during the failed commit: nothing in it was acknowledged
+        }
+      }
+      try (FileChannel ch = channels.open(syncedPath, StandardOpenOption.WRITE)) {
+        if (ch.size() > syncedBytes) {
+          ch.truncate(syncedBytes);
+        }
+        ch.force(true);
+      }
+      syncDirectory(dir);
+      openActive(syncedPath, syncedBase);
+      failure = null;
+      heals.incrementAndGet();
+      LOG.warn("write-ahead log healed: cut back to its last fsync; appends are accepted again");
+    } catch (IOException | RuntimeException e) {
+      LOG.debug("write-ahead log not healed yet: {}", e.toString());
+    }
+  }
+
+  /** Times the log healed after a failure (cut back to its last fsync and went on). */
+  public long heals() {
+    return heals.get();
   }
 
   private void writeFully(ByteBuffer[] pieces, int count) throws IOException {
@@ -354,7 +425,8 @@ public final class FileEventLog implements EventLog {
   private void openActive(Path existing, long base) throws IOException {
     Path file = existing != null ? existing : dir.resolve(segmentName(base));
     boolean created = existing == null;
-    active = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+    active = channels.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+    activePath = file;
     activeBytes = active.size();
     active.position(activeBytes);
     if (created) {
