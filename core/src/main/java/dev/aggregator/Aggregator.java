@@ -153,7 +153,8 @@ public final class Aggregator implements AutoCloseable {
             clock,
             new dev.aggregator.ingestion.EventTypeAdmission(
                 rollups.read(r -> r.catalog().schemas().stream().map(s -> s.name()).toList()),
-                config.catalog().maxEventTypes()));
+                config.catalog().maxEventTypes()),
+            config.privacy());
     this.queries = new QueryEngine(rollups, clock, rawEvents, runner::appliedUpTo);
     this.queryParser = new QueryParser(clock, config.maxQueryPoints());
     WebhookPolicy webhookPolicy = WebhookPolicy.parse(config.webhookAllow());

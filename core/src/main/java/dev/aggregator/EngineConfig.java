@@ -34,6 +34,7 @@ import java.util.List;
  * @param webhookAllow private or loopback hosts and CIDRs webhooks may call anyway (comma list)
  * @param maxAlerts alert rules at most
  * @param eventStore how the columnar store of raw events chunks, compacts and retains them
+ * @param privacy the user id pseudonymisation and property deny-list applied at ingest
  */
 public record EngineConfig(
     Path dataDir,
@@ -53,7 +54,8 @@ public record EngineConfig(
     long walRetentionBytes,
     String webhookAllow,
     int maxAlerts,
-    ParquetEventStore.Options eventStore) {
+    ParquetEventStore.Options eventStore,
+    dev.aggregator.ingestion.Privacy privacy) {
 
   public static EngineConfig defaults(Path dataDir) {
     return new EngineConfig(
@@ -74,7 +76,8 @@ public record EngineConfig(
         8L << 30,
         "",
         10_000,
-        ParquetEventStore.Options.defaults());
+        ParquetEventStore.Options.defaults(),
+        dev.aggregator.ingestion.Privacy.none());
   }
 
   public EngineConfig {
@@ -107,7 +110,31 @@ public record EngineConfig(
         walRetentionBytes,
         webhookAllow,
         maxAlerts,
-        eventStore);
+        eventStore,
+        privacy);
+  }
+
+  public EngineConfig withPrivacy(dev.aggregator.ingestion.Privacy privacy) {
+    return new EngineConfig(
+        dataDir,
+        limits,
+        tiers,
+        catalog,
+        maxMemoryRows,
+        maxMemoryBytes,
+        lateness,
+        dedupWindow,
+        dedupMaxIds,
+        maxInFlight,
+        deadLetterCapacity,
+        segmentBytes,
+        maxQueryPoints,
+        checkpointInterval,
+        walRetentionBytes,
+        webhookAllow,
+        maxAlerts,
+        eventStore,
+        privacy);
   }
 
   public EngineConfig withTiers(List<Tier> tiers) {
@@ -129,7 +156,8 @@ public record EngineConfig(
         walRetentionBytes,
         webhookAllow,
         maxAlerts,
-        eventStore);
+        eventStore,
+        privacy);
   }
 
   public EngineConfig withCatalog(CatalogLimits catalog) {
@@ -151,7 +179,8 @@ public record EngineConfig(
         walRetentionBytes,
         webhookAllow,
         maxAlerts,
-        eventStore);
+        eventStore,
+        privacy);
   }
 
   public EngineConfig withCheckpointInterval(Duration checkpointInterval) {
@@ -173,7 +202,8 @@ public record EngineConfig(
         walRetentionBytes,
         webhookAllow,
         maxAlerts,
-        eventStore);
+        eventStore,
+        privacy);
   }
 
   public EngineConfig withSegmentBytes(long segmentBytes) {
@@ -195,7 +225,8 @@ public record EngineConfig(
         walRetentionBytes,
         webhookAllow,
         maxAlerts,
-        eventStore);
+        eventStore,
+        privacy);
   }
 
   public EngineConfig withWebhookAllow(String webhookAllow) {
@@ -217,6 +248,7 @@ public record EngineConfig(
         walRetentionBytes,
         webhookAllow,
         maxAlerts,
-        eventStore);
+        eventStore,
+        privacy);
   }
 }

@@ -44,6 +44,7 @@ public final class EventDecoder {
   private final EventTypeAdmission types;
   private final LongSupplier nowMillis;
   private final String futureSkewText;
+  private final Privacy privacy;
 
   public EventDecoder(IngestLimits limits, LongSupplier nowMillis) {
     this(limits, nowMillis, EventTypeAdmission.unbounded());
@@ -51,6 +52,13 @@ public final class EventDecoder {
 
   /** As above; events of a type {@code types} does not admit are rejected, before any ack. */
   public EventDecoder(IngestLimits limits, LongSupplier nowMillis, EventTypeAdmission types) {
+    this(limits, nowMillis, types, Privacy.none());
+  }
+
+  /** As above; user ids are pseudonymised and denied properties dropped by {@code privacy}. */
+  public EventDecoder(
+      IngestLimits limits, LongSupplier nowMillis, EventTypeAdmission types, Privacy privacy) {
+    this.privacy = privacy;
     this.limits = limits;
     this.types = types;
     this.nowMillis = nowMillis;
@@ -67,7 +75,7 @@ public final class EventDecoder {
    * @throws MalformedBodyException if the body is not a single JSON object
    */
   public DecodedBatch decodeOne(byte[] body, String defaultSource) throws MalformedBodyException {
-    Collector out = new Collector(body);
+    Collector out = new Collector(body, privacy);
     try (JsonParser p = JSON.createParser(body)) {
       JsonToken first = p.nextToken();
       if (first == JsonToken.START_ARRAY) {
@@ -105,7 +113,7 @@ public final class EventDecoder {
 
   private DecodedBatch decodeJsonBatch(byte[] body, String defaultSource)
       throws MalformedBodyException, BatchTooLargeException {
-    Collector out = new Collector(body);
+    Collector out = new Collector(body, privacy);
     int count = 0;
     try (JsonParser p = JSON.createParser(body)) {
       JsonToken first = p.nextToken();
@@ -183,7 +191,7 @@ public final class EventDecoder {
    */
   private DecodedBatch decodeNdjsonWithOneParser(byte[] body, String defaultSource)
       throws BatchTooLargeException {
-    Collector out = new Collector(body);
+    Collector out = new Collector(body, privacy);
     int count = 0;
     int previousEndLine = 0; // Jackson counts lines from 1
     try (JsonParser p = JSON.createParser(body)) {
@@ -211,7 +219,7 @@ public final class EventDecoder {
 
   DecodedBatch decodeNdjsonLineByLine(byte[] body, String defaultSource)
       throws BatchTooLargeException {
-    Collector out = new Collector(body);
+    Collector out = new Collector(body, privacy);
     int count = 0;
     int lineStart = 0;
     while (lineStart < body.length) {
@@ -284,6 +292,7 @@ public final class EventDecoder {
       throws IOException {
     int start = base + (int) p.currentTokenLocation().getByteOffset();
     RecordReader r = new RecordReader(index, out.properties);
+    r.privacy = privacy;
     JsonToken t;
     while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
       String name = p.currentName();
@@ -354,7 +363,7 @@ public final class EventDecoder {
         new Event(
             r.id,
             r.eventType,
-            r.userId,
+            privacy.pseudonym(r.userId),
             r.timestamp,
             r.source == null ? defaultSource : r.source,
             r.properties.build()));
@@ -538,6 +547,10 @@ public final class EventDecoder {
         r.error(fieldOf(key), "a property key must not be empty");
         continue;
       }
+      if (r.privacy.denies(key)) {
+        p.skipChildren(); // never kept, so never an error either
+        continue;
+      }
       if (key.length() > IngestLimits.MAX_PROPERTY_KEY_CHARS) {
         p.skipChildren();
         r.error(
@@ -710,6 +723,7 @@ public final class EventDecoder {
   private static final class RecordReader {
     final int index;
     final EventProperties.Builder properties;
+    Privacy privacy = Privacy.none();
     List<FieldError> errors;
     String id;
     String eventType;
@@ -792,10 +806,12 @@ public final class EventDecoder {
     final List<Event> events = new ArrayList<>();
     final List<Rejection> rejections = new ArrayList<>(0);
     final EventProperties.Builder properties = EventProperties.builder();
+    final Privacy privacy;
     int[] indexes = new int[16];
 
-    Collector(byte[] body) {
+    Collector(byte[] body, Privacy privacy) {
       this.body = body;
+      this.privacy = privacy;
     }
 
     void accept(int index, Event event) {
@@ -808,7 +824,11 @@ public final class EventDecoder {
 
     void reject(int index, List<FieldError> errors, int start, int end) {
       int length = Math.max(0, Math.min(end - start, MAX_RAW_CHARS));
-      String raw = new String(body, start, length, StandardCharsets.UTF_8);
+      // A rejected record is kept as sent, which would keep what privacy settings remove.
+      String raw =
+          privacy.removesAnything()
+              ? Privacy.WITHHELD
+              : new String(body, start, length, StandardCharsets.UTF_8);
       rejections.add(new Rejection(index, List.copyOf(errors), raw));
     }
 
