@@ -36,6 +36,8 @@ Q = [  # name, ClickHouse SQL (t, [group], value), our query string
 
 ch = http.client.HTTPConnection("127.0.0.1", 8123, timeout=600)
 ours = http.client.HTTPConnection(U.hostname, U.port, timeout=600)
+# The server's API key (read scope at least): export AGGREGATOR_KEY=$(cat data/admin.key)
+AUTH = {"Authorization": "Bearer " + __import__("os").environ["AGGREGATOR_KEY"]}
 
 
 def run_ch(sql):
@@ -50,7 +52,7 @@ def run_ch(sql):
 
 
 def run_ours(qs):
-    ours.request("GET", f"/api/analytics/query?{qs}&start={S}&end={E}")
+    ours.request("GET", f"/api/analytics/query?{qs}&start={S}&end={E}", headers=AUTH)
     r = ours.getresponse(); d = json.loads(r.read())
     assert r.status == 200, d
     out = {}

@@ -5,9 +5,27 @@ const view = document.getElementById("view");
 
 // ---- HTTP ------------------------------------------------------------------------------------
 
+// The API key: asked for once and kept for this tab's session only (sessionStorage), never in a
+// cookie, so other sites cannot make the browser send it.
+const auth = {
+  get key() { return sessionStorage.getItem("aggregator.key"); },
+  set key(k) {
+    if (k) sessionStorage.setItem("aggregator.key", k);
+    else sessionStorage.removeItem("aggregator.key");
+  },
+};
+
+class Unauthorized extends Error {}
+
 async function api(path, options) {
-  const response = await fetch(path, options);
+  const opts = Object.assign({}, options);
+  opts.headers = Object.assign({}, opts.headers, { Authorization: "Bearer " + auth.key });
+  const response = await fetch(path, opts);
   const body = response.status === 204 ? null : await response.json();
+  if (response.status === 401) {
+    auth.key = null;
+    throw new Unauthorized(body && body.message ? body.message : "an API key is needed");
+  }
   if (!response.ok) {
     throw new Error(body && body.message ? body.message : response.status + " " + path);
   }
@@ -42,15 +60,19 @@ const live = {
   nextId: 1,
 
   connect() {
+    if (!auth.key) return; // connected after login
+    // Browsers cannot set headers on a WebSocket: the key goes as a subprotocol, not in the URL.
     const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host
-      + "/ws/analytics");
+      + "/ws/analytics", ["aggregator.v1", "bearer." + auth.key]);
     this.socket = ws;
     ws.onopen = () => {
       setLive("live");
       for (const [id, s] of this.subscriptions) this.send({ type: "subscribe", id, query: s.query });
     };
     ws.onclose = () => {
-      setLive("reconnecting…");
+      if (this.socket !== ws) return;
+      this.socket = null;
+      setLive(auth.key ? "reconnecting…" : "signed out");
       setTimeout(() => this.connect(), 1000);
     };
     ws.onmessage = (event) => {
@@ -284,7 +306,7 @@ function alertRow(a, actions) {
       const label = { acknowledged: "Acknowledge", resolved: "Resolve", triggered: "Reopen",
         active: "Re-arm" }[move];
       cell.append(el("button", { type: "button", "data-action": move, onclick: async () => {
-        await sendJson("PUT", "/api/alerts/" + a.id, { status: move, by: "dashboard" });
+        await sendJson("PUT", "/api/alerts/" + a.id, { status: move });
         route();
       } }, label), " ");
     }
@@ -365,15 +387,53 @@ function route() {
       a.toggleAttribute("aria-current", a.getAttribute("href") === "#" + path);
       if (a.getAttribute("href") === "#" + path) a.setAttribute("aria-current", "page");
     }
+    if (!auth.key) {
+      login();
+      return;
+    }
     try {
       if (path === "/explore") await explore(new URLSearchParams(search || ""));
       else if (path === "/alerts") await alerts();
       else await overview();
     } catch (error) {
-      view.replaceChildren(el("p", { class: "error", role: "alert" }, error.message));
+      if (error instanceof Unauthorized) login(error.message);
+      else view.replaceChildren(el("p", { class: "error", role: "alert" }, error.message));
     }
   });
   return routing;
+}
+
+// ---- login -------------------------------------------------------------------------------------
+
+function login(reason) {
+  setLive("signed out");
+  const input = el("input", { name: "key", type: "password", autocomplete: "off", required: "",
+    "aria-describedby": "login-help" });
+  const form = el("form", { id: "login-form", class: "login" },
+    el("label", {}, "API key", input),
+    el("button", { type: "submit" }, "Sign in"));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    auth.key = input.value.trim();
+    const check = await fetch("/api/analytics/metrics",
+      { headers: { Authorization: "Bearer " + auth.key } });
+    if (check.status === 401 || check.status === 403) {
+      const body = await check.json();
+      auth.key = null;
+      form.querySelector(".error")?.remove();
+      form.append(el("p", { class: "error", role: "alert" }, body.message));
+      return;
+    }
+    live.connect();
+    route();
+  });
+  view.replaceChildren(el("h2", {}, "Sign in"),
+    el("p", { id: "login-help", class: "muted" },
+      "A key with read scope shows the data; admin scope also changes alerts. The server printed "
+      + "where its admin key is when it first started (admin.key in its data directory)."),
+    ...(reason ? [el("p", { class: "error", role: "alert" }, reason)] : []),
+    form);
+  input.focus();
 }
 
 window.addEventListener("hashchange", route);

@@ -168,7 +168,10 @@ public final class AlertBenchmark {
     System.out.println("alerts: " + health.get("alerts"));
     for (String id : created) {
       http.send(
-          HttpRequest.newBuilder(URI.create(url + "/api/alerts/" + id)).DELETE().build(),
+          HttpRequest.newBuilder(URI.create(url + "/api/alerts/" + id))
+              .header("Authorization", BenchKey.authorization())
+              .DELETE()
+              .build(),
           HttpResponse.BodyHandlers.discarding());
     }
     receiver.stop(0);
@@ -190,6 +193,7 @@ public final class AlertBenchmark {
     return http.send(
         HttpRequest.newBuilder(URI.create(url))
             .header("Content-Type", "application/json")
+            .header("Authorization", BenchKey.authorization())
             .POST(HttpRequest.BodyPublishers.ofString(body))
             .build(),
         HttpResponse.BodyHandlers.ofString());
@@ -198,7 +202,10 @@ public final class AlertBenchmark {
   private static HttpResponse<String> get(HttpClient http, String url)
       throws IOException, InterruptedException {
     return http.send(
-        HttpRequest.newBuilder(URI.create(url)).GET().build(),
+        HttpRequest.newBuilder(URI.create(url))
+            .header("Authorization", BenchKey.authorization())
+            .GET()
+            .build(),
         HttpResponse.BodyHandlers.ofString());
   }
 }

@@ -127,7 +127,11 @@ final class FreshnessProbe extends VerticleBase {
             + ",\"source\":\"bench\"}";
     client
         .request(HttpMethod.POST, eventsUri)
-        .compose(req -> req.putHeader("Content-Type", "application/json").send(Buffer.buffer(json)))
+        .compose(
+            req ->
+                req.putHeader("Content-Type", "application/json")
+                    .putHeader("Authorization", BenchKey.authorization())
+                    .send(Buffer.buffer(json)))
         .compose(resp -> resp.body().map(body -> resp.statusCode()))
         .onComplete(
             ar -> {
@@ -179,7 +183,7 @@ final class FreshnessProbe extends VerticleBase {
   private Future<Long> count() {
     return client
         .request(HttpMethod.GET, queryUri)
-        .compose(req -> req.send())
+        .compose(req -> req.putHeader("Authorization", BenchKey.authorization()).send())
         .compose(
             resp ->
                 resp.body()

@@ -64,6 +64,7 @@ public final class LiveBenchmark {
       Map<Long, Boolean> seen = new ConcurrentHashMap<>();
       WebSocket socket =
           http.newWebSocketBuilder()
+              .header("Authorization", BenchKey.authorization())
               .buildAsync(
                   URI.create(ws),
                   new WebSocket.Listener() {
@@ -120,6 +121,7 @@ public final class LiveBenchmark {
           http.send(
               HttpRequest.newBuilder(URI.create(url + "/api/events"))
                   .header("Content-Type", "application/json")
+                  .header("Authorization", BenchKey.authorization())
                   .POST(
                       HttpRequest.BodyPublishers.ofString(
                           "{\"eventType\":\"live_probe\",\"timestamp\":" + now + "}"))

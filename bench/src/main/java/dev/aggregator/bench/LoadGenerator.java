@@ -308,7 +308,11 @@ public final class LoadGenerator {
       inFlight.incrementAndGet();
       client
           .request(HttpMethod.POST, batchUri)
-          .compose(req -> req.putHeader("Content-Type", NDJSON).send(body))
+          .compose(
+              req ->
+                  req.putHeader("Content-Type", NDJSON)
+                      .putHeader("Authorization", BenchKey.authorization())
+                      .send(body))
           .compose(resp -> resp.body().map(answer -> new Answer(resp.statusCode(), answer)))
           .onComplete(
               ar -> {

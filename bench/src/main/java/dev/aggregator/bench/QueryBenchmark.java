@@ -418,7 +418,11 @@ public final class QueryBenchmark {
                   .setMethod(HttpMethod.POST)
                   .setURI(uri)
                   .setIdleTimeout(IDLE_TIMEOUT_MILLIS))
-          .compose(req -> req.putHeader("Content-Type", NDJSON).send(body.copy()))
+          .compose(
+              req ->
+                  req.putHeader("Content-Type", NDJSON)
+                      .putHeader("Authorization", BenchKey.authorization())
+                      .send(body.copy()))
           .compose(
               resp ->
                   resp.body()
@@ -797,7 +801,7 @@ public final class QueryBenchmark {
                 .setMethod(HttpMethod.GET)
                 .setURI(uri)
                 .setIdleTimeout(IDLE_TIMEOUT_MILLIS))
-        .compose(req -> req.send())
+        .compose(req -> req.putHeader("Authorization", BenchKey.authorization()).send())
         .compose(
             resp ->
                 resp.body()

@@ -9,6 +9,7 @@ import io.vertx.core.VerticleBase;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.net.PemKeyCertOptions;
 import java.io.IOException;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -30,16 +31,41 @@ public final class AggregatorServer implements AutoCloseable {
   private final int port;
   private final Routes routes;
 
-  private AggregatorServer(Aggregator agg, Vertx vertx, int port, Routes routes) {
+  private final ApiKeys keys;
+  private final AuditLog audit;
+
+  private AggregatorServer(
+      Aggregator agg, Vertx vertx, int port, Routes routes, ApiKeys keys, AuditLog audit) {
     this.agg = agg;
     this.vertx = vertx;
     this.port = port;
     this.routes = routes;
+    this.keys = keys;
+    this.audit = audit;
   }
 
   /** Opens the engine and starts listening; returns once requests are served. */
   public static AggregatorServer start(ServerConfig config) throws IOException {
     Aggregator agg = Aggregator.open(config.engine());
+    ApiKeys keys;
+    AuditLog audit;
+    try {
+      keys =
+          ApiKeys.open(
+              config.engine().dataDir(),
+              config.security().adminKey(),
+              config.security().keyRateLimit());
+    } catch (IOException e) {
+      agg.close();
+      throw e;
+    }
+    try {
+      audit = new AuditLog(config.engine().dataDir());
+    } catch (IOException e) {
+      keys.close();
+      agg.close();
+      throw e;
+    }
     PrometheusRegistry registry = new PrometheusRegistry();
     agg.register(registry);
     JvmMetrics.builder().register(registry);
@@ -55,6 +81,8 @@ public final class AggregatorServer implements AutoCloseable {
             rate,
             guard,
             new HostCheck(config.host(), config.allowedHosts()),
+            new KeyAuth(keys),
+            audit,
             config.maxIngestRequests(),
             config.maxQueries(),
             config.allowedOrigins());
@@ -66,7 +94,7 @@ public final class AggregatorServer implements AutoCloseable {
       vertx
           .deployVerticle(
               () -> {
-                HttpVerticle v = new HttpVerticle(routes, guard, config.host(), config.port());
+                HttpVerticle v = new HttpVerticle(routes, guard, config);
                 deployed.add(v);
                 return v;
               },
@@ -76,13 +104,25 @@ public final class AggregatorServer implements AutoCloseable {
           .get(30, TimeUnit.SECONDS);
     } catch (Exception e) {
       vertx.close();
+      audit.close();
+      keys.close();
       agg.close();
       Throwable cause = e.getCause() != null ? e.getCause() : e;
       throw new IOException(
           "cannot listen on " + config.host() + ":" + config.port() + ": " + cause.getMessage(),
           cause);
     }
-    return new AggregatorServer(agg, vertx, deployed.get(0).actualPort(), routes);
+    return new AggregatorServer(agg, vertx, deployed.get(0).actualPort(), routes, keys, audit);
+  }
+
+  /** The route table (for the test that walks it). */
+  java.util.List<Routes.Entry> routeTable() {
+    return routes.table();
+  }
+
+  /** Where the admin key generated on the first start is, if it was made that way. */
+  public java.util.Optional<java.nio.file.Path> adminKeyFile() {
+    return keys.generatedAdminFile();
   }
 
   public int port() {
@@ -106,39 +146,50 @@ public final class AggregatorServer implements AutoCloseable {
     } catch (Exception e) {
       // closing anyway
     }
+    audit.close();
+    keys.close();
     agg.close();
   }
 
   private static final class HttpVerticle extends VerticleBase {
     private final Routes routes;
     private final ConnectionGuard guard;
-    private final String host;
-    private final int port;
+    private final ServerConfig config;
     private HttpServer server;
 
-    HttpVerticle(Routes routes, ConnectionGuard guard, String host, int port) {
+    HttpVerticle(Routes routes, ConnectionGuard guard, ServerConfig config) {
       this.routes = routes;
       this.guard = guard;
-      this.host = host;
-      this.port = port;
+      this.config = config;
     }
 
     @Override
     public Future<?> start() {
+      HttpServerOptions options =
+          new HttpServerOptions()
+              .setHost(config.host())
+              .setPort(config.port())
+              .setCompressionSupported(true)
+              // h2c upgrades of requests with a body larger than a few KiB (Java's HttpClient
+              // attempts one by default) end in a dropped connection: answer HTTP/1.1 instead.
+              .setHttp2ClearTextEnabled(false)
+              .setTcpNoDelay(true)
+              .setIdleTimeout((int) Math.max(1, guard.limits().idleTimeout().toSeconds()))
+              .setIdleTimeoutUnit(TimeUnit.SECONDS)
+              // Browsers cannot send headers on a WebSocket: they offer this and bearer.<key>.
+              .setWebSocketSubProtocols(List.of(KeyAuth.WS_PROTOCOL));
+      ServerConfig.Security sec = config.security();
+      if (sec.tlsCert() != null) {
+        options
+            .setSsl(true)
+            .setKeyCertOptions(
+                new PemKeyCertOptions()
+                    .setCertPath(sec.tlsCert().toString())
+                    .setKeyPath(sec.tlsKey().toString()));
+      }
       server =
           vertx
-              .createHttpServer(
-                  new HttpServerOptions()
-                      .setHost(host)
-                      .setPort(port)
-                      .setCompressionSupported(true)
-                      // h2c upgrades of requests with a body larger than a few KiB (Java's
-                      // HttpClient attempts one by default) end in a dropped connection: answer
-                      // HTTP/1.1 instead.
-                      .setHttp2ClearTextEnabled(false)
-                      .setTcpNoDelay(true)
-                      .setIdleTimeout((int) Math.max(1, guard.limits().idleTimeout().toSeconds()))
-                      .setIdleTimeoutUnit(TimeUnit.SECONDS))
+              .createHttpServer(options)
               .connectionHandler(guard::accept)
               .requestHandler(routes.router());
       return server.listen();

@@ -55,8 +55,9 @@ final class AlertHandlers {
     }
     ObjectNode out = Http.JSON.createObjectNode();
     ArrayNode list = out.putArray("alerts");
+    boolean admin = KeyAuth.isAdmin(ctx);
     for (Alert a : alerts.list(statuses)) {
-      list.add(AlertJson.toApi(a));
+      list.add(shown(AlertJson.toApi(a), admin));
     }
     Http.json(ctx, 200, out);
   }
@@ -67,7 +68,7 @@ final class AlertHandlers {
     if (a == null) {
       notFound(ctx);
     } else {
-      Http.json(ctx, 200, AlertJson.toApi(a));
+      Http.json(ctx, 200, shown(AlertJson.toApi(a), KeyAuth.isAdmin(ctx)));
     }
   }
 
@@ -75,6 +76,10 @@ final class AlertHandlers {
   void update(RoutingContext ctx) {
     JsonNode body = body(ctx);
     if (body != null) {
+      if (body instanceof ObjectNode o && o.has("status")) {
+        // Who moved it is the key that did, not what the body claims.
+        o.put("by", KeyAuth.caller(ctx).name());
+      }
       String id = ctx.pathParam("id");
       run(
           ctx,
@@ -120,6 +125,32 @@ final class AlertHandlers {
           history.forEach(t -> list.add(AlertJson.toApi(t)));
           return out;
         });
+  }
+
+  /**
+   * An alert as a caller may see it: webhook URLs often carry a token in their path or query, so
+   * keys without admin scope see only their scheme and host.
+   */
+  static JsonNode shown(JsonNode alert, boolean admin) {
+    if (!admin) {
+      for (JsonNode t : alert.path("notify")) {
+        if (t instanceof ObjectNode n && n.has("url")) {
+          try {
+            java.net.URI u = java.net.URI.create(n.get("url").asText());
+            n.put(
+                "url",
+                u.getScheme()
+                    + "://"
+                    + u.getHost()
+                    + (u.getPort() >= 0 ? ":" + u.getPort() : "")
+                    + "/…");
+          } catch (IllegalArgumentException e) {
+            n.put("url", "…");
+          }
+        }
+      }
+    }
+    return alert;
   }
 
   /** Runs {@code work} on a worker; null from it means 404. Maps the alert errors to statuses. */

@@ -42,6 +42,11 @@ final class HostCheck {
     return true;
   }
 
+  /** True if {@code name} (a bare host name) is one of ours; {@code *} does not count here. */
+  boolean names(String name) {
+    return name != null && allowed.contains(name.toLowerCase(Locale.ROOT));
+  }
+
   /** The host name of a Host header: without the port, without the brackets of an IPv6 address. */
   static String name(String host) {
     String h = host.strip().toLowerCase(Locale.ROOT);

@@ -45,6 +45,11 @@ final class Http {
     json(ctx, status, body);
   }
 
+  /** A client's text, cut to 100 characters, to be quoted in a message. */
+  static String shown(String text) {
+    return text.length() > 100 ? text.substring(0, 100) + "…" : text;
+  }
+
   /** 429 with {@code Retry-After}: the pipeline is full, try again shortly. */
   static void overloaded(RoutingContext ctx, long inFlight, long capacity) {
     ctx.response().putHeader("Retry-After", "1");

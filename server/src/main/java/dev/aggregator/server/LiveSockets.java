@@ -66,6 +66,7 @@ final class LiveSockets {
   private final Map<ServerWebSocket, Client> clients = new ConcurrentHashMap<>();
   private final Set<String> changedTypes = ConcurrentHashMap.newKeySet();
   private final List<String> allowedOrigins;
+  private final HostCheck hosts;
 
   /** Whether a round of updates is running (only touched on the timer's event loop). */
   private boolean updating;
@@ -101,11 +102,17 @@ final class LiveSockets {
   }
 
   /**
-   * @param allowedOrigins web origins that may connect ({@code *}: any); empty: only pages the
-   *     server itself serves (the Origin's host equals the request's Host)
+   * @param allowedOrigins web origins that may connect besides the server's own ({@code *}: any)
+   * @param hosts the server's own names: pages from them may connect
    */
-  LiveSockets(Vertx vertx, Aggregator agg, WorkerExecutor workers, List<String> allowedOrigins) {
+  LiveSockets(
+      Vertx vertx,
+      Aggregator agg,
+      WorkerExecutor workers,
+      List<String> allowedOrigins,
+      HostCheck hosts) {
     this.agg = agg;
+    this.hosts = hosts;
     this.workers = workers;
     this.allowedOrigins = List.copyOf(allowedOrigins);
     agg.runner().addListener(this::typesChanged);
@@ -126,7 +133,7 @@ final class LiveSockets {
    */
   void upgrade(RoutingContext ctx) {
     String origin = ctx.request().getHeader("Origin");
-    if (origin != null && !originAllowed(origin, ctx.request().getHeader("Host"))) {
+    if (origin != null && !originAllowed(origin)) {
       Http.error(
           ctx,
           403,
@@ -147,17 +154,21 @@ final class LiveSockets {
         .onFailure(e -> LOG.debug("WebSocket upgrade failed: {}", e.toString()));
   }
 
-  private boolean originAllowed(String origin, String host) {
+  /**
+   * An origin may connect if it is listed, or its host is one of the server's own names (loopback,
+   * the bind address, {@code allowedHosts}). Never compared with the request's Host, which the
+   * page's own site controls under DNS rebinding.
+   */
+  private boolean originAllowed(String origin) {
     if (allowedOrigins.contains("*") || allowedOrigins.contains(origin)) {
       return true;
     }
-    if (!allowedOrigins.isEmpty() || host == null) {
-      return false;
-    }
     try {
-      java.net.URI u = java.net.URI.create(origin);
-      String authority = u.getRawAuthority();
-      return authority != null && authority.equalsIgnoreCase(host);
+      String host = java.net.URI.create(origin).getHost();
+      if (host != null && host.startsWith("[") && host.endsWith("]")) {
+        host = host.substring(1, host.length() - 1);
+      }
+      return hosts.names(host);
     } catch (IllegalArgumentException e) {
       return false;
     }
@@ -165,7 +176,15 @@ final class LiveSockets {
 
   /** Sends an alert message (UTF-8 JSON) to every client that keeps up. */
   void broadcast(byte[] message) {
-    String text = new String(message, StandardCharsets.UTF_8);
+    String text;
+    try {
+      // Webhook URLs can carry tokens; sockets are read-scope, so they get scheme and host only.
+      com.fasterxml.jackson.databind.JsonNode m = Http.JSON.readTree(message);
+      AlertHandlers.shown(m.path("alert"), false);
+      text = Http.JSON.writeValueAsString(m);
+    } catch (java.io.IOException e) {
+      return;
+    }
     for (ServerWebSocket ws : clients.keySet()) {
       if (keepsUp(ws)) {
         ws.writeTextMessage(text);

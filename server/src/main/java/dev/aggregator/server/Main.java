@@ -5,7 +5,9 @@ import java.util.Arrays;
 
 /**
  * {@code java -jar server/target/aggregator.jar [--host H] [--port N] [--data-dir DIR] [--config
- * FILE]}: starts the aggregator and prints where it listens and where its data is.
+ * FILE]}: starts the aggregator and prints where it listens, where its data is and, when it made
+ * one, where its admin key is; {@code ... aggregator.jar keys ...} manages keys offline ({@link
+ * KeysCommand}).
  */
 public final class Main {
   private Main() {}
@@ -28,6 +30,12 @@ public final class Main {
           System.err.println("aggregator: uncaught " + e + " in thread " + thread.getName());
           e.printStackTrace();
         });
+    if (args.length > 0 && args[0].equals("keys")) {
+      System.exit(
+          KeysCommand.run(
+              Arrays.copyOfRange(args, 1, args.length), System.getenv(), System.out, System.err));
+      return;
+    }
     if (Arrays.asList(args).contains("--help") || Arrays.asList(args).contains("-h")) {
       System.out.print(ServerConfig.usage());
       return;
@@ -49,8 +57,18 @@ public final class Main {
       return;
     }
     Runtime.getRuntime().addShutdownHook(new Thread(server::close, "shutdown"));
+    server
+        .adminKeyFile()
+        .ifPresent(
+            f ->
+                System.out.println(
+                    "admin API key in "
+                        + f.toAbsolutePath().normalize()
+                        + " (send it as Authorization: Bearer <key>; make more with POST"
+                        + " /api/keys)"));
     System.out.println(
-        "aggregator listening on http://"
+        "aggregator listening on "
+            + (config.security().tlsCert() != null ? "https://" : "http://")
             + config.host()
             + ":"
             + server.port()

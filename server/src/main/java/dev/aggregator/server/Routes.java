@@ -13,6 +13,7 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import io.vertx.ext.web.handler.StaticHandler;
+import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -40,8 +41,15 @@ final class Routes {
    */
   static final long ALERT_BYTES = 64 * 1024;
 
+  /** One row of the route table: who may call it ({@code null}: anyone). */
+  record Entry(HttpMethod method, String path, Scope scope) {}
+
   private final Router router;
   private final LiveSockets sockets;
+  private final KeyAuth auth;
+  private final AuditLog audit;
+  private final WorkerExecutor auditWorker;
+  private final List<Entry> table = new ArrayList<>();
 
   Routes(
       Vertx vertx,
@@ -50,10 +58,15 @@ final class Routes {
       IngestRate rate,
       ConnectionGuard guard,
       HostCheck hosts,
+      KeyAuth auth,
+      AuditLog audit,
       int maxIngestRequests,
       int maxQueries,
       List<String> allowedOrigins) {
     registry.register(latency);
+    this.auth = auth;
+    this.audit = audit;
+    this.auditWorker = vertx.createSharedWorkerExecutor("audit", 1); // one: entries in order
     IngestLimits limits = agg.config().limits();
     IngestHandlers ingest = new IngestHandlers(agg);
     WorkerExecutor queryWorkers =
@@ -62,36 +75,58 @@ final class Routes {
     QueryHandlers query = new QueryHandlers(agg, queryWorkers, maxQueries);
     OpsHandlers ops = new OpsHandlers(agg, registry, rate);
     DashboardHandler dashboard = new DashboardHandler(agg, ops, queryWorkers);
-    AlertHandlers alerts =
-        new AlertHandlers(agg.alerts(), vertx.createSharedWorkerExecutor("alerts", 2));
+    WorkerExecutor adminWorkers = vertx.createSharedWorkerExecutor("alerts", 2);
+    AlertHandlers alerts = new AlertHandlers(agg.alerts(), adminWorkers);
+    KeyHandlers keys = new KeyHandlers(auth.keys(), audit, adminWorkers);
     sockets =
-        new LiveSockets(vertx, agg, vertx.createSharedWorkerExecutor("live", 2), allowedOrigins);
+        new LiveSockets(
+            vertx, agg, vertx.createSharedWorkerExecutor("live", 2), allowedOrigins, hosts);
     agg.alerts().addListener(sockets::broadcast);
     router = Router.router(vertx);
     timeEveryRequest(vertx, guard, hosts);
     IngestAdmission admission = new IngestAdmission(maxIngestRequests);
-    router.post("/api/events").handler(admission); // before the body is read
-    router.post("/api/events/batch").handler(admission);
 
-    route(HttpMethod.POST, "/api/events", body(limits.maxEventBytes()), ingest::ingestOne);
-    route(HttpMethod.POST, "/api/events/batch", body(limits.maxBatchBytes()), ingest::ingestBatch);
-    route(HttpMethod.GET, "/api/events/health", null, ops::health);
-    route(HttpMethod.GET, "/api/events/deadletters", null, ops::deadLetters);
-    route(HttpMethod.GET, "/api/events/export", null, query::export);
-    route(HttpMethod.GET, "/api/analytics/query", null, query::query);
-    route(HttpMethod.GET, "/api/analytics/metrics", null, query::metrics);
-    route(HttpMethod.GET, "/api/analytics/dashboard", null, dashboard::dashboard);
-    route(HttpMethod.POST, "/api/alerts", body(ALERT_BYTES), alerts::create);
-    route(HttpMethod.GET, "/api/alerts", null, alerts::list);
-    route(HttpMethod.GET, "/api/alerts/:id", null, alerts::get);
-    route(HttpMethod.PUT, "/api/alerts/:id", body(ALERT_BYTES), alerts::update);
-    route(HttpMethod.DELETE, "/api/alerts/:id", null, alerts::delete);
-    route(HttpMethod.GET, "/api/alerts/:id/history", null, alerts::history);
-    route(HttpMethod.GET, "/ws/analytics", null, sockets::upgrade);
-    route(HttpMethod.GET, "/metrics", null, ops::metrics);
+    // The whole API. Scope: INGEST sends events, READ reads, ADMIN changes (and is audited).
+    Scope in = Scope.INGEST;
+    Scope read = Scope.READ;
+    Scope admin = Scope.ADMIN;
+    route(
+        HttpMethod.POST,
+        "/api/events",
+        in,
+        admission,
+        body(limits.maxEventBytes()),
+        ingest::ingestOne);
+    route(
+        HttpMethod.POST,
+        "/api/events/batch",
+        in,
+        admission,
+        body(limits.maxBatchBytes()),
+        ingest::ingestBatch);
+    route(HttpMethod.GET, "/api/events/health", null, null, null, ops::health);
+    route(HttpMethod.GET, "/api/events/deadletters", admin, null, null, ops::deadLetters);
+    route(HttpMethod.GET, "/api/events/export", admin, null, null, query::export);
+    route(HttpMethod.GET, "/api/analytics/query", read, null, null, query::query);
+    route(HttpMethod.GET, "/api/analytics/metrics", read, null, null, query::metrics);
+    route(HttpMethod.GET, "/api/analytics/dashboard", read, null, null, dashboard::dashboard);
+    route(HttpMethod.POST, "/api/alerts", admin, null, body(ALERT_BYTES), alerts::create);
+    route(HttpMethod.GET, "/api/alerts", read, null, null, alerts::list);
+    route(HttpMethod.GET, "/api/alerts/:id", read, null, null, alerts::get);
+    route(HttpMethod.PUT, "/api/alerts/:id", admin, null, body(ALERT_BYTES), alerts::update);
+    route(HttpMethod.DELETE, "/api/alerts/:id", admin, null, null, alerts::delete);
+    route(HttpMethod.GET, "/api/alerts/:id/history", read, null, null, alerts::history);
+    route(HttpMethod.POST, "/api/keys", admin, null, body(KeyHandlers.BODY_BYTES), keys::create);
+    route(HttpMethod.GET, "/api/keys", admin, null, null, keys::list);
+    route(HttpMethod.DELETE, "/api/keys/:id", admin, null, null, keys::delete);
+    route(HttpMethod.GET, "/api/audit", admin, null, null, keys::audit);
+    route(HttpMethod.GET, "/ws/analytics", read, null, null, sockets::upgrade);
+    route(HttpMethod.GET, "/metrics", read, null, null, ops::metrics);
     route(
         HttpMethod.GET,
         "/",
+        null,
+        null,
         null,
         ctx -> {
           String accept = ctx.request().getHeader("Accept");
@@ -101,8 +136,10 @@ final class Routes {
             ops.index(ctx); // anything else: what the API offers, as JSON
           }
         });
-    // The dashboard's files, from the jar (web/): its own, and uPlot copied in by the build.
-    router.get("/ui/*").handler(StaticHandler.create("web"));
+    // The dashboard's files, from the jar (web/): its own, and uPlot copied in by the build. They
+    // hold no data (the page asks for a key before it asks for any), so they are public.
+    table.add(new Entry(HttpMethod.GET, "/ui/*", null));
+    router.get("/ui/*").handler(Routes::pageHeaders).handler(StaticHandler.create("web"));
 
     router.errorHandler(
         404,
@@ -147,19 +184,54 @@ final class Routes {
     return sockets;
   }
 
+  /**
+   * What a browser should enforce on the dashboard's pages: no framing (clickjacking), scripts and
+   * connections from this server only, no referrer leaking a URL.
+   */
+  private static void pageHeaders(RoutingContext ctx) {
+    ctx.response()
+        .putHeader(
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline';"
+                + " img-src 'self' data:; connect-src 'self' ws: wss:; frame-ancestors 'none';"
+                + " base-uri 'none'; form-action 'self'")
+        .putHeader("X-Frame-Options", "DENY")
+        .putHeader("Referrer-Policy", "no-referrer");
+    ctx.next();
+  }
+
+  /** The route table, for the test that walks it (every route but the public ones needs a key). */
+  List<Entry> table() {
+    return List.copyOf(table);
+  }
+
   private static BodyHandler body(long limit) {
     return BodyHandler.create(false).setBodyLimit(limit);
   }
 
   /**
-   * Adds a route. Its path pattern (never the raw path, whose values are unbounded) labels the
-   * latency of requests that reach it; the rest are labelled {@code other}.
+   * Adds a route: the key check first (before any body is read), then {@code admission} and {@code
+   * body} if given, then the handler. Its path pattern (never the raw path, whose values are
+   * unbounded) labels the latency of requests that reach it; the rest are labelled {@code other}.
+   * Admin routes are audited once answered, with the status they got.
    */
   private void route(
-      HttpMethod method, String path, BodyHandler body, Handler<RoutingContext> handler) {
+      HttpMethod method,
+      String path,
+      Scope scope,
+      Handler<RoutingContext> admission,
+      BodyHandler body,
+      Handler<RoutingContext> handler) {
+    table.add(new Entry(method, path, scope));
+    // Routes of their own: Vert.x wants a body handler first on its route, and these must run
+    // before any body is read.
+    router.route(method, path).handler(auth.require(scope));
+    if (admission != null) {
+      router.route(method, path).handler(admission);
+    }
     var route = router.route(method, path);
     if (body != null) {
-      route.handler(body); // Vert.x requires the body handler first
+      route.handler(body);
     }
     route.handler(
         ctx -> {
@@ -168,7 +240,31 @@ final class Routes {
           if (timer != null) {
             ctx.vertx().cancelTimer(timer); // the body is in (or there was none)
           }
+          if (scope == Scope.ADMIN) {
+            audited(ctx, method + " " + path);
+          }
           handler.handle(ctx);
+        });
+  }
+
+  /** Records an admin request in the audit log once it is answered, on the one audit thread. */
+  private void audited(RoutingContext ctx, String action) {
+    ApiKeys.Key by = KeyAuth.caller(ctx);
+    String target =
+        ctx.pathParams().isEmpty()
+            ? ctx.request().query()
+            : String.join(",", ctx.pathParams().values());
+    ctx.addEndHandler(
+        v -> {
+          int status = ctx.response().getStatusCode();
+          auditWorker
+              .executeBlocking(
+                  () -> {
+                    audit.record(by, action, target, status);
+                    return null;
+                  },
+                  true)
+              .onFailure(e -> LOG.error("cannot write the audit log: {}", e.toString()));
         });
   }
 
@@ -188,6 +284,7 @@ final class Routes {
               if (guard.refuse(ctx) || hosts.refuse(ctx)) {
                 return;
               }
+              ctx.response().putHeader("X-Content-Type-Options", "nosniff");
               if (ctx.request().method() != HttpMethod.GET
                   && ctx.request().method() != HttpMethod.HEAD
                   && !ctx.request().isEnded()) {

@@ -6,6 +6,7 @@ import dev.aggregator.aggregation.Durations;
 import dev.aggregator.aggregation.Tier;
 import dev.aggregator.alerting.WebhookPolicy;
 import dev.aggregator.ingestion.IngestLimits;
+import dev.aggregator.ingestion.Privacy;
 import dev.aggregator.storage.ParquetEventStore;
 import java.io.IOException;
 import java.io.Reader;
@@ -33,7 +34,18 @@ public record ServerConfig(
     ConnectionGuard.Limits connections,
     List<String> allowedHosts,
     List<String> allowedOrigins,
+    Security security,
     EngineConfig engine) {
+
+  /**
+   * Keys and TLS.
+   *
+   * @param adminKey a configured admin key, or null
+   * @param keyRateLimit requests per second of a key created without its own; 0: none
+   * @param tlsCert PEM certificate file, or null for plain HTTP
+   * @param tlsKey PEM key file of {@code tlsCert}, or null
+   */
+  public record Security(String adminKey, int keyRateLimit, Path tlsCert, Path tlsKey) {}
 
   /** A setting that cannot be used, with a sentence saying which and why. */
   public static final class ConfigException extends Exception {
@@ -156,7 +168,8 @@ public record ServerConfig(
                       v.get(Setting.EVENT_RETENTION).strip().equals("forever")
                           ? null
                           : duration(v, Setting.EVENT_RETENTION),
-                      longIn(v, Setting.EVENT_DISK_BUDGET, 0, Long.MAX_VALUE)));
+                      longIn(v, Setting.EVENT_DISK_BUDGET, 0, Long.MAX_VALUE)),
+              privacy(v));
     } catch (IllegalArgumentException e) {
       throw new ConfigException(e.getMessage());
     }
@@ -178,7 +191,45 @@ public record ServerConfig(
             .map(String::strip)
             .filter(o -> !o.isEmpty())
             .toList(),
+        security(v),
         engine);
+  }
+
+  private static Privacy privacy(Map<Setting, String> v) throws ConfigException {
+    String secret = v.get(Setting.USER_ID_SECRET).strip();
+    try {
+      return Privacy.of(
+          secret.isEmpty() ? null : secret,
+          Arrays.stream(v.get(Setting.DENY_PROPERTIES).split(","))
+              .map(String::strip)
+              .filter(k -> !k.isEmpty())
+              .collect(java.util.stream.Collectors.toSet()));
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(e.getMessage());
+    }
+  }
+
+  private static Security security(Map<Setting, String> v) throws ConfigException {
+    String admin = v.get(Setting.ADMIN_KEY).strip();
+    if (!admin.isEmpty() && admin.length() < 16) {
+      throw new ConfigException(
+          Setting.ADMIN_KEY.key() + ": an admin key needs 16 characters at least");
+    }
+    String cert = v.get(Setting.TLS_CERT).strip();
+    String key = v.get(Setting.TLS_KEY).strip();
+    if (cert.isEmpty() != key.isEmpty()) {
+      throw new ConfigException("tlsCert and tlsKey go together: give both, or neither");
+    }
+    for (String f : List.of(cert, key)) {
+      if (!f.isEmpty() && !Files.isReadable(Path.of(f))) {
+        throw new ConfigException("cannot read " + f + " (tlsCert/tlsKey)");
+      }
+    }
+    return new Security(
+        admin.isEmpty() ? null : admin,
+        intIn(v, Setting.KEY_RATE_LIMIT, 0, 100_000_000),
+        cert.isEmpty() ? null : Path.of(cert),
+        key.isEmpty() ? null : Path.of(key));
   }
 
   private static java.util.List<Tier> tiers(Map<Setting, String> v) throws ConfigException {

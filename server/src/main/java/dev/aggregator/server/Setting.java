@@ -105,6 +105,28 @@ enum Setting {
       "allowedOrigins",
       "",
       "Web origins allowed to open /ws/analytics (comma list, e.g. https://dash.example.com, or *); empty: the server's own origin only"),
+  ADMIN_KEY(
+      "adminKey",
+      "",
+      "An admin API key for automation (16 characters at least); empty: the stored keys, and on"
+          + " the first start an admin key generated into admin.key (0600) in the data directory"),
+  KEY_RATE_LIMIT(
+      "keyRateLimit",
+      "1000",
+      "Requests per second an API key may make, unless it was created with its own rateLimit"
+          + " (0: no limit); then 429 with Retry-After"),
+  TLS_CERT("tlsCert", "", "PEM certificate (chain) file; with tlsKey the server speaks HTTPS only"),
+  TLS_KEY("tlsKey", "", "PEM private key file of tlsCert"),
+  USER_ID_SECRET(
+      "userIdSecret",
+      "",
+      "A secret (16 characters at least) to replace every userId at ingest by its keyed pseudonym"
+          + " (HMAC-SHA256); unique counts stay exact; empty: ids kept as sent"),
+  DENY_PROPERTIES(
+      "denyProperties",
+      "",
+      "Property keys dropped at ingest with everything nested under them, any case (comma list,"
+          + " e.g. email,ip,phone)"),
   WEBHOOK_ALLOW(
       "webhookAllow",
       "",

@@ -68,6 +68,7 @@ class ExportReaderTest {
                                   + server.port()
                                   + "/api/events/export?format=parquet&eventType=buy&"
                                   + range))
+                      .header("Authorization", "Bearer " + TestServers.ADMIN_KEY)
                       .build(),
                   HttpResponse.BodyHandlers.ofFile(file));
       assertThat(export.statusCode()).isEqualTo(200);

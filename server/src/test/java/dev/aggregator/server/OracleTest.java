@@ -109,6 +109,7 @@ class OracleTest {
                 Map.of(
                     "AGGREGATOR_DATA_DIR", dir.toString(),
                     "AGGREGATOR_PORT", "0",
+                    "AGGREGATOR_ADMIN_KEY", TestServers.ADMIN_KEY,
                     "AGGREGATOR_MAX_SERIES_PER_EVENT_TYPE", "2000000",
                     "AGGREGATOR_MAX_DIMENSION_VALUES", "100000")));
     client = new TestClient(server.port());

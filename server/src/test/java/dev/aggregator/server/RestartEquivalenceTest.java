@@ -72,9 +72,14 @@ class RestartEquivalenceTest {
     // Checkpoints every second: some rows are in the store, some only in memory while answering.
     Map<String, String> env =
         Map.of(
-            "AGGREGATOR_DATA_DIR", dir.toString(),
-            "AGGREGATOR_PORT", "0",
-            "AGGREGATOR_CHECKPOINT_INTERVAL", "1s");
+            "AGGREGATOR_DATA_DIR",
+            dir.toString(),
+            "AGGREGATOR_PORT",
+            "0",
+            "AGGREGATOR_ADMIN_KEY",
+            TestServers.ADMIN_KEY,
+            "AGGREGATOR_CHECKPOINT_INTERVAL",
+            "1s");
     server = AggregatorServer.start(ServerConfig.load(new String[0], env));
     TestClient client = new TestClient(server.port());
     ingest(client, 71L);
@@ -398,6 +403,7 @@ class RestartEquivalenceTest {
         List.of(
             java, "-Xmx1g", "-cp", System.getProperty("java.class.path"), Main.class.getName()));
     command.addAll(List.of(flags));
+    command.addAll(List.of("--admin-key", TestServers.ADMIN_KEY));
     Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
     processes.add(process);
     BufferedReader out =

@@ -36,6 +36,7 @@ class ServerIntegrationTest {
     Map<String, String> all = new java.util.HashMap<>(env);
     all.put("AGGREGATOR_DATA_DIR", dir.toString());
     all.put("AGGREGATOR_PORT", "0");
+    all.put("AGGREGATOR_ADMIN_KEY", TestServers.ADMIN_KEY);
     server = AggregatorServer.start(ServerConfig.load(new String[0], all));
     client = new TestClient(server.port());
   }
@@ -196,7 +197,9 @@ class ServerIntegrationTest {
   /** Headers announcing a 100,000-byte body, and one byte of it. */
   private static final String SLOW_UPLOAD =
       "POST /api/events/batch HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-ndjson\r\n"
-          + "Content-Length: 100000\r\n\r\n{";
+          + "Authorization: Bearer "
+          + TestServers.ADMIN_KEY
+          + "\r\nContent-Length: 100000\r\n\r\n{";
 
   /** A connection of its own with {@code request} written on it as is (no client fixes it up). */
   private java.net.Socket rawSend(String request) throws java.io.IOException {

@@ -16,9 +16,22 @@ final class TestClient {
   private final HttpClient http =
       HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private final String base;
+  private final String key;
 
+  /** A client with the test servers' admin key. */
   TestClient(int port) {
+    this(port, TestServers.ADMIN_KEY);
+  }
+
+  /** A client that sends {@code key} as its bearer token; null sends none. */
+  TestClient(int port, String key) {
     this.base = "http://127.0.0.1:" + port;
+    this.key = key;
+  }
+
+  /** The same server, with another key (null: none). */
+  TestClient as(String otherKey) {
+    return new TestClient(Integer.parseInt(base.substring(base.lastIndexOf(':') + 1)), otherKey);
   }
 
   /** A response with its body parsed as JSON (null if it is not JSON). */
@@ -56,6 +69,9 @@ final class TestClient {
   }
 
   private Reply send(HttpRequest.Builder b) {
+    if (key != null) {
+      b.header("Authorization", "Bearer " + key);
+    }
     try {
       HttpResponse<String> r =
           http.send(

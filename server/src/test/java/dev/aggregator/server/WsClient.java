@@ -28,7 +28,15 @@ final class WsClient implements AutoCloseable {
 
   /** A client that sends {@code Origin: origin}, as a browser page of that origin does. */
   WsClient(int port, boolean reading, String origin) throws Exception {
+    this(port, reading, origin, TestServers.ADMIN_KEY);
+  }
+
+  /** A client with {@code key} as its bearer token (null: none). */
+  WsClient(int port, boolean reading, String origin, String key) throws Exception {
     WebSocket.Builder builder = HttpClient.newHttpClient().newWebSocketBuilder();
+    if (key != null) {
+      builder.header("Authorization", "Bearer " + key);
+    }
     if (origin != null) {
       builder.header("Origin", origin);
     }
