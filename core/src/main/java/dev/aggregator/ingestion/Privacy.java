@@ -17,7 +17,7 @@ import javax.crypto.spec.SecretKeySpec;
  * <pre>{@code
  * Privacy p = Privacy.of("a long random secret", Set.of("email", "ip"));
  * p.pseudonym("user123"); // "p_5c0f…" (32 hex digits), the same for every event of user123
- * p.denies("email");      // true, and so does "email.work"
+ * p.denies("email");      // true, and so do "email.work" and "contact.email"
  * }</pre>
  *
  * <p>The pseudonym is HMAC-SHA256 of the id under the secret, cut to 128 bits: stable, so unique
@@ -58,8 +58,8 @@ public final class Privacy {
 
   /**
    * @param userIdSecret the pseudonymisation secret (16 characters at least), or null to keep ids
-   * @param deniedProperties property keys dropped at ingest, with everything nested under them;
-   *     matched without regard to case
+   * @param deniedProperties property names dropped at ingest wherever they occur in a key, with
+   *     everything nested under them; matched without regard to case
    */
   public static Privacy of(String userIdSecret, Set<String> deniedProperties) {
     if (userIdSecret != null && userIdSecret.length() < 16) {
@@ -93,7 +93,11 @@ public final class Privacy {
     return "p_" + HexFormat.of().formatHex(h, 0, 16);
   }
 
-  /** True if a property of this (flattened, dotted) key is dropped. */
+  /**
+   * True if a property of this (flattened, dotted) key is dropped: when a denied name is one of its
+   * parts ({@code email} drops {@code email}, {@code email.work} and {@code contact.email}) or a
+   * leading path of it ({@code contact.email} drops {@code contact.email.work}).
+   */
   public boolean denies(String key) {
     if (denied.isEmpty()) {
       return false;
@@ -102,11 +106,13 @@ public final class Privacy {
     if (denied.contains(k)) {
       return true;
     }
-    for (int dot = k.indexOf('.'); dot > 0; dot = k.indexOf('.', dot + 1)) {
-      if (denied.contains(k.substring(0, dot))) {
+    int from = 0;
+    for (int dot = k.indexOf('.'); dot >= 0; dot = k.indexOf('.', dot + 1)) {
+      if (denied.contains(k.substring(0, dot)) || denied.contains(k.substring(from, dot))) {
         return true;
       }
+      from = dot + 1;
     }
-    return false;
+    return denied.contains(k.substring(from));
   }
 }

@@ -48,11 +48,28 @@ class PrivacyTest {
             p,
             "{\"eventType\":\"buy\",\"userId\":\"alice\",\"timestamp\":1705314600000,"
                 + "\"properties\":{\"Email\":\"a@example.com\",\"ip\":\"10.0.0.1\","
-                + "\"email\":{\"work\":\"a@corp.example\"},\"emailed\":true,\"value\":3}}\n");
+                + "\"email\":{\"work\":\"a@corp.example\"},\"emailed\":true,\"value\":3,"
+                + "\"contact\":{\"Email\":\"b@corp.example\",\"ip\":{\"v4\":\"10.0.0.1\"},\"city\":\"Oslo\"}}}\n");
     assertThat(b.rejections()).isEmpty();
     Event e = b.events().get(0);
     assertThat(e.userId()).isEqualTo(p.pseudonym("alice")).doesNotContain("alice");
-    assertThat(e.properties().toMap()).containsOnlyKeys("emailed", "value");
+    assertThat(e.properties().toMap()).containsOnlyKeys("emailed", "value", "contact.city");
+  }
+
+  @Test
+  void aDeniedNameMatchesAnyPartOfAKeyAndADeniedPathItsLeadingParts() {
+    Privacy p = Privacy.of(null, Set.of("email", "billing.card"));
+    assertThat(p.denies("EMAIL")).isTrue();
+    assertThat(p.denies("email.work")).isTrue();
+    assertThat(p.denies("contact.email")).isTrue();
+    assertThat(p.denies("a.email.b")).isTrue();
+    assertThat(p.denies("emailed")).isFalse();
+    assertThat(p.denies("my_email")).isFalse();
+    assertThat(p.denies("billing.card")).isTrue();
+    assertThat(p.denies("billing.card.last4")).isTrue();
+    assertThat(p.denies("billing.country")).isFalse();
+    assertThat(p.denies("card")).isFalse();
+    assertThat(Privacy.none().denies("email")).isFalse();
   }
 
   @Test

@@ -121,11 +121,12 @@ enum Setting {
       "userIdSecret",
       "",
       "A secret (16 characters at least) to replace every userId at ingest by its keyed pseudonym"
-          + " (HMAC-SHA256); unique counts stay exact; empty: ids kept as sent"),
+          + " (HMAC-SHA256); unique counts do not change; empty: ids kept as sent"),
   DENY_PROPERTIES(
       "denyProperties",
       "",
-      "Property keys dropped at ingest with everything nested under them, any case (comma list,"
+      "Property names dropped at ingest wherever they are part of a key, with everything nested"
+          + " under them, any case (comma list,"
           + " e.g. email,ip,phone)"),
   WEBHOOK_ALLOW(
       "webhookAllow",
