@@ -26,6 +26,7 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -293,6 +294,41 @@ public final class Aggregator implements AutoCloseable {
 
   public Checkpointer checkpointer() {
     return checkpointer;
+  }
+
+  /** What {@link #deleteUser} removed. */
+  public record UserDeletion(long events, long logRecords, long upToSequence) {}
+
+  /**
+   * Removes the raw events of {@code userId} (as sent: pseudonymised here when {@code userIdSecret}
+   * is set) accepted so far from the event store and the log. Rollups keep what the events added:
+   * counts, sums and unique-user sketches are aggregates, not the user's events. Waits until
+   * aggregation, the event store and a checkpoint cover every event accepted before the call, so no
+   * restart replays the removed events from the log; blocks for seconds at most on a healthy
+   * server, longer on a large event store (each file holding the user is rewritten).
+   *
+   * @throws IOException if a step did not complete within {@code timeoutMillis} or failed; the
+   *     user's events may then be partly removed, and the call can be repeated
+   */
+  public UserDeletion deleteUser(String userId, long timeoutMillis)
+      throws IOException, InterruptedException {
+    String stored = config.privacy().pseudonym(userId);
+    long upTo = log.nextSequence() - 1;
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+    while (runner.appliedUpTo() < upTo) {
+      if (System.nanoTime() > deadline) {
+        throw new IOException("aggregation did not reach the deletion point in time");
+      }
+      Thread.sleep(5);
+    }
+    long events = rawEvents.deleteUser(stored, upTo, timeoutMillis);
+    checkpointer.checkpointNow();
+    if (rollups.checkpointSequence() < upTo) {
+      throw new IOException("no checkpoint covers the deletion point; the log was left as it was");
+    }
+    long records = log.redactUser(stored, upTo);
+    LOG.info("deleted a user's events: {} from the event store, {} in the log", events, records);
+    return new UserDeletion(events, records, upTo);
   }
 
   /**

@@ -104,8 +104,8 @@ public final class Checkpointer implements AutoCloseable {
     }
   }
 
-  /** Writes a checkpoint now and trims the log behind it. */
-  public void checkpointNow() {
+  /** Writes a checkpoint now and trims the log behind it; synchronized: also called on demand. */
+  public synchronized void checkpointNow() {
     long start = System.nanoTime();
     try {
       if (!engine.checkpoint()) {

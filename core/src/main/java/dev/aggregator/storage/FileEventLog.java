@@ -1,5 +1,6 @@
 package dev.aggregator.storage;
 
+import dev.aggregator.event.Event;
 import dev.aggregator.event.EventProperties;
 import io.prometheus.metrics.core.metrics.Histogram;
 import java.io.IOException;
@@ -107,6 +108,14 @@ public final class FileEventLog implements EventLog {
 
   private record Pending(byte[] bytes, int length, int count, CompletableFuture<Long> done) {}
 
+  /**
+   * A request, not records: start a new segment, so that every record so far is in a closed one.
+   */
+  private static final byte[] ROLL = new byte[0];
+
+  /** Held by whatever rewrites or deletes closed segments: trim and redaction. */
+  private final Object segmentLock = new Object();
+
   private FileEventLog(Path dir, Options options, long nextSequence, long truncatedRecoveries) {
     this.dir = dir;
     this.options = options;
@@ -195,6 +204,13 @@ public final class FileEventLog implements EventLog {
    * segment being written is never deleted. Returns how many were deleted.
    */
   public int trim(long checkpointed, long olderThanMillis, long maxBytes) throws IOException {
+    synchronized (segmentLock) {
+      return trimSegments(checkpointed, olderThanMillis, maxBytes);
+    }
+  }
+
+  private int trimSegments(long checkpointed, long olderThanMillis, long maxBytes)
+      throws IOException {
     List<Path> segments = segments(dir);
     long total = 0;
     for (Path p : segments) {
@@ -285,11 +301,17 @@ public final class FileEventLog implements EventLog {
         }
         continue;
       }
+      if (first.bytes == ROLL) {
+        rollOnRequest(first.done);
+        continue;
+      }
       batch.add(first);
       int batchBytes = first.length;
       Pending next;
-      while (batchBytes < options.maxBytesPerSync() && (next = queue.poll()) != null) {
-        batch.add(next);
+      while (batchBytes < options.maxBytesPerSync()
+          && (next = queue.peek()) != null
+          && next.bytes != ROLL) {
+        batch.add(queue.poll());
         batchBytes += next.length;
       }
       writeAndSync(batch);
@@ -397,6 +419,120 @@ public final class FileEventLog implements EventLog {
       LOG.warn("write-ahead log healed: cut back to its last fsync; appends are accepted again");
     } catch (IOException | RuntimeException e) {
       LOG.debug("write-ahead log not healed yet: {}", e.toString());
+    }
+  }
+
+  /** Writer thread: a roll asked for by {@link #redactUser}, between group commits. */
+  private void rollOnRequest(CompletableFuture<Long> done) {
+    try {
+      if (failure != null) {
+        throw failure;
+      }
+      if (activeBytes > 0) {
+        roll(nextSequence); // forces the closed segment: all of it is synced
+      }
+      syncedPath = activePath;
+      syncedBytes = activeBytes;
+      done.complete(nextSequence);
+    } catch (IOException e) {
+      done.completeExceptionally(e);
+    }
+  }
+
+  /**
+   * Replaces every record up to {@code upTo} whose userId is {@code userId} by the same record
+   * without its user and properties — same sequence, id, type, time and source — so positions,
+   * dedup and replayed counts stay as they were. Starts a new segment first, so only closed
+   * segments are rewritten (appends go on meanwhile); each one holding such a record is written
+   * anew to a temporary file, fsynced and renamed over the old one, so a crash leaves either.
+   *
+   * @return how many records were redacted
+   */
+  public long redactUser(String userId, long upTo) throws IOException, InterruptedException {
+    CompletableFuture<Long> rolled = new CompletableFuture<>();
+    synchronized (closeLock) {
+      if (closed) {
+        throw new IOException("the log is closed");
+      }
+      queue.add(new Pending(ROLL, 0, 0, rolled));
+    }
+    try {
+      rolled.get();
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw new IOException("the log cannot start a new segment", e.getCause());
+    }
+    long redacted = 0;
+    synchronized (segmentLock) {
+      List<Path> segments = segments(dir);
+      for (int i = 0; i + 1 < segments.size() && baseSequence(segments.get(i)) <= upTo; i++) {
+        redacted += redactSegment(segments.get(i), userId, upTo);
+      }
+      if (redacted > 0) {
+        syncDirectory(dir);
+        refreshDiskStats();
+      }
+    }
+    return redacted;
+  }
+
+  private static long redactSegment(Path segment, String userId, long upTo) throws IOException {
+    Path tmp = segment.resolveSibling(segment.getFileName() + ".redact");
+    EventProperties.Builder scratch = EventProperties.builder();
+    RecordBuffer replacement = new RecordBuffer(256);
+    List<int[]> hits = new ArrayList<>(); // {offset, old length, replacement offset, length}
+    try (FileChannel in = FileChannel.open(segment, StandardOpenOption.READ)) {
+      int size = (int) in.size();
+      MappedByteBuffer map = in.map(FileChannel.MapMode.READ_ONLY, 0, size);
+      long sequence = baseSequence(segment);
+      for (int pos = 0; pos + RecordBuffer.HEADER_BYTES <= size && sequence <= upTo; sequence++) {
+        int length = map.getInt(pos);
+        if (length <= 0 || length > size - pos - RecordBuffer.HEADER_BYTES) {
+          break; // recovery cut bad tails on open; a closed segment has none
+        }
+        LoggedEvent logged =
+            EventCodec.decode(
+                sequence, map.slice(pos + RecordBuffer.HEADER_BYTES, length), scratch);
+        Event e = logged.event();
+        if (userId.equals(e.userId())) {
+          int from = replacement.length();
+          EventCodec.encode(
+              new Event(
+                  e.id(), e.eventType(), null, e.timestamp(), e.source(), EventProperties.empty()),
+              logged.arrivalMillis(),
+              replacement);
+          hits.add(
+              new int[] {
+                pos, RecordBuffer.HEADER_BYTES + length, from, replacement.length() - from
+              });
+        }
+        pos += RecordBuffer.HEADER_BYTES + length;
+      }
+      if (hits.isEmpty()) {
+        return 0;
+      }
+      try (FileChannel out =
+          FileChannel.open(
+              tmp,
+              StandardOpenOption.CREATE,
+              StandardOpenOption.TRUNCATE_EXISTING,
+              StandardOpenOption.WRITE)) {
+        int copied = 0;
+        for (int[] h : hits) {
+          writeAll(out, map.slice(copied, h[0] - copied));
+          writeAll(out, ByteBuffer.wrap(replacement.array(), h[2], h[3]));
+          copied = h[0] + h[1];
+        }
+        writeAll(out, map.slice(copied, size - copied));
+        out.force(true);
+      }
+    }
+    Files.move(tmp, segment, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    return hits.size();
+  }
+
+  private static void writeAll(FileChannel out, ByteBuffer b) throws IOException {
+    while (b.hasRemaining()) {
+      out.write(b);
     }
   }
 

@@ -28,6 +28,7 @@ import java.util.Comparator;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
@@ -1144,6 +1145,107 @@ public final class ParquetEventStore implements AutoCloseable {
             m.columns(),
             List.copyOf(files)),
         List.copyOf(merge));
+  }
+
+  /**
+   * Removes every event of {@code userId} with a sequence up to {@code upTo}: seals them into files
+   * first, then writes each file holding any anew without them and publishes the new set in one
+   * manifest (the old files go once no query reads them). Runs on the sealer thread, between seals,
+   * compactions and retention.
+   *
+   * @return how many events were removed
+   * @throws IOException if the events could not be sealed within {@code timeoutMillis} or a file
+   *     could not be written (the manifest then stays as it was)
+   */
+  public long deleteUser(String userId, long upTo, long timeoutMillis)
+      throws IOException, InterruptedException {
+    checkUsable();
+    if (!awaitVisible(upTo, timeoutMillis)) {
+      throw new IOException("the event store did not seal the user's events in time");
+    }
+    try {
+      return sealer.submit(() -> removeUser(userId)).get();
+    } catch (ExecutionException e) {
+      throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+    }
+  }
+
+  private long removeUser(String userId) throws IOException, SQLException {
+    StoreManifest m = current.manifest;
+    if (m.files().isEmpty()) {
+      return 0;
+    }
+    Map<String, StoreManifest.FileEntry> byPath = new HashMap<>();
+    StringBuilder list = new StringBuilder();
+    for (StoreManifest.FileEntry f : m.files()) {
+      String path = dir.resolve(f.path()).toString();
+      byPath.put(path, f);
+      list.append(list.length() == 0 ? "" : ", ").append(ColumnRegistry.literal(path));
+    }
+    Map<StoreManifest.FileEntry, Long> hits = new LinkedHashMap<>();
+    try (PreparedStatement ps =
+        writerConnection.prepareStatement(
+            "SELECT filename, count(*) FROM read_parquet(["
+                + list
+                + "], filename=true, union_by_name=true, hive_partitioning=false)"
+                + " WHERE user_id = ? GROUP BY filename")) {
+      ps.setString(1, userId);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          hits.put(byPath.get(rs.getString(1)), rs.getLong(2));
+        }
+      }
+    }
+    if (hits.isEmpty()) {
+      return 0;
+    }
+    long removed = 0;
+    long nextFile = m.nextFile();
+    List<StoreManifest.FileEntry> files = new ArrayList<>();
+    try (Statement s = writerConnection.createStatement()) {
+      for (StoreManifest.FileEntry f : m.files()) {
+        Long n = hits.get(f);
+        if (n == null) {
+          files.add(f);
+          continue;
+        }
+        removed += n;
+        if (n == f.rows()) {
+          continue; // all of the file was the user's
+        }
+        String rel = dayDir(f.day()) + "/part-" + nextFile++ + ".parquet";
+        long bytes =
+            writeParquet(
+                s,
+                "SELECT * FROM read_parquet("
+                    + ColumnRegistry.literal(dir.resolve(f.path()).toString())
+                    + ", hive_partitioning=false) WHERE user_id IS DISTINCT FROM "
+                    + ColumnRegistry.literal(userId),
+                rel);
+        // Time bounds and types stay as they were: wider than the rows left, never narrower.
+        files.add(
+            new StoreManifest.FileEntry(
+                rel,
+                f.day(),
+                f.rows() - n,
+                bytes,
+                f.minTime(),
+                f.maxTime(),
+                f.maxSequence(),
+                f.columns(),
+                f.eventTypes()));
+      }
+    }
+    publish(
+        new StoreManifest(
+            m.generation() + 1,
+            m.committedSequence(),
+            m.horizonMillis(),
+            nextFile,
+            m.columns(),
+            List.copyOf(files)),
+        List.copyOf(hits.keySet()));
+    return removed;
   }
 
   /** Drops whole days past {@code retention}, then the oldest days beyond the disk budget. */

@@ -78,6 +78,7 @@ final class Routes {
     WorkerExecutor adminWorkers = vertx.createSharedWorkerExecutor("alerts", 2);
     AlertHandlers alerts = new AlertHandlers(agg.alerts(), adminWorkers);
     KeyHandlers keys = new KeyHandlers(auth.keys(), audit, adminWorkers);
+    UserHandlers users = new UserHandlers(agg, adminWorkers);
     sockets =
         new LiveSockets(
             vertx, agg, vertx.createSharedWorkerExecutor("live", 2), allowedOrigins, hosts);
@@ -120,6 +121,7 @@ final class Routes {
     route(HttpMethod.GET, "/api/keys", admin, null, null, keys::list);
     route(HttpMethod.DELETE, "/api/keys/:id", admin, null, null, keys::delete);
     route(HttpMethod.GET, "/api/audit", admin, null, null, keys::audit);
+    route(HttpMethod.DELETE, "/api/users/:userId/events", admin, null, null, users::deleteEvents);
     route(HttpMethod.GET, "/ws/analytics", read, null, null, sockets::upgrade);
     route(HttpMethod.GET, "/metrics", read, null, null, ops::metrics);
     route(
@@ -257,10 +259,11 @@ final class Routes {
     ctx.addEndHandler(
         v -> {
           int status = ctx.response().getStatusCode();
+          String shown = ctx.get(AUDIT_TARGET) != null ? ctx.get(AUDIT_TARGET) : target;
           auditWorker
               .executeBlocking(
                   () -> {
-                    audit.record(by, action, target, status);
+                    audit.record(by, action, shown, status);
                     return null;
                   },
                   true)
@@ -269,6 +272,9 @@ final class Routes {
   }
 
   private static final String BODY_TIMER = "aggregator.bodyTimer";
+
+  /** Set by a handler whose audit entry should name something else than its path parameters. */
+  static final String AUDIT_TARGET = "aggregator.auditTarget";
 
   /**
    * Times every request, matched or not, refuses those of connections past a bound, and gives a
