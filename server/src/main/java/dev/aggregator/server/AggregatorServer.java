@@ -190,7 +190,11 @@ public final class AggregatorServer implements AutoCloseable {
       server =
           vertx
               .createHttpServer(options)
-              .connectionHandler(guard::accept)
+              .connectionHandler(
+                  c -> {
+                    StrictRequestDecoder.install(c, options);
+                    guard.accept(c);
+                  })
               .requestHandler(routes.router());
       return server.listen();
     }

@@ -216,6 +216,35 @@ class ServerIntegrationTest {
   }
 
   @Test
+  void aRequestWithBothContentLengthAndChunkedIsRefusedAndNothingOfItIsIngested() throws Exception {
+    String event = TestEvents.SEED_SAMPLE.replace("page_view", "smuggled");
+    String chunked = Integer.toHexString(event.length()) + "\r\n" + event + "\r\n0\r\n\r\n";
+    try (java.net.Socket s =
+        rawSend(
+            "POST /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                + "Authorization: Bearer "
+                + TestServers.ADMIN_KEY
+                + "\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + chunked)) {
+      String answer = answer(s); // read to the end: the server closes the connection
+      assertThat(answer).startsWith("HTTP/1.1 400");
+    }
+    // The same request with only one of the two is fine: the refusal is of the pair.
+    try (java.net.Socket s =
+        rawSend(
+            "POST /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                + "Authorization: Bearer "
+                + TestServers.ADMIN_KEY
+                + "\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + chunked)) {
+      assertThat(answer(s)).startsWith("HTTP/1.1 202");
+    }
+    String q = SEED_QUERY.replace("metric=page_view_count", "metric=smuggled_count");
+    JsonNode counted = awaitQuery(q, j -> !j.path("data").isEmpty());
+    assertThat(counted.get("data").get(0).get("value").asLong()).as("only the second").isEqualTo(1);
+  }
+
+  @Test
   void aRequestForAnotherHostIsRefusedAsADnsRebindingPageWouldSendIt() throws Exception {
     for (String host : List.of("evil.example", "evil.example:8080", "127.0.0.1.evil.example")) {
       try (java.net.Socket s =
