@@ -38,6 +38,22 @@ class EventDecoderTest {
   // ---------------------------------------------------------------- the seed sample
 
   @Test
+  void bytesJacksonTakesForUtf32AreMalformedJsonNotAServerError() throws Exception {
+    // Found by HostileInputFuzzTest: leading zero bytes made Jackson read UTF-32 and then throw
+    // an I/O error the decoder reported as a bug (a 500).
+    EventDecoder d = new EventDecoder(IngestLimits.defaults(), () -> 1705314600000L);
+    byte[] body = {0, 0, 0, '{', 0}; // UTF-32 by its zeros, cut inside its second character
+    assertThatThrownBy(() -> d.decodeOne(body, "http"))
+        .isInstanceOf(MalformedBodyException.class)
+        .hasMessageContaining("not UTF-8");
+    assertThatThrownBy(() -> d.decodeBatch(body, BodyFormat.JSON, "http"))
+        .isInstanceOf(MalformedBodyException.class);
+    DecodedBatch lines = d.decodeBatch(body, BodyFormat.NDJSON, "http");
+    assertThat(lines.received()).isEqualTo(1);
+    assertThat(lines.rejections()).hasSize(1);
+  }
+
+  @Test
   void decodesTheSeedSample() throws Exception {
     Event event = accepted(TestEvents.SEED_SAMPLE);
 
