@@ -65,6 +65,11 @@ public final class EventDecoder {
     this.futureSkewText = describe(limits.maxFutureSkew());
   }
 
+  /** The event types this decoder admits. */
+  public EventTypeAdmission types() {
+    return types;
+  }
+
   public IngestLimits limits() {
     return limits;
   }
@@ -76,7 +81,7 @@ public final class EventDecoder {
    */
   public DecodedBatch decodeOne(byte[] body, String defaultSource) throws MalformedBodyException {
     Collector out = new Collector(body, privacy);
-    try (JsonParser p = JSON.createParser(body)) {
+    try (JsonParser p = utf8Parser(body, 0, body.length)) {
       JsonToken first = p.nextToken();
       if (first == JsonToken.START_ARRAY) {
         throw new MalformedBodyException(
@@ -115,7 +120,7 @@ public final class EventDecoder {
       throws MalformedBodyException, BatchTooLargeException {
     Collector out = new Collector(body, privacy);
     int count = 0;
-    try (JsonParser p = JSON.createParser(body)) {
+    try (JsonParser p = utf8Parser(body, 0, body.length)) {
       JsonToken first = p.nextToken();
       if (first == JsonToken.START_OBJECT) {
         if (!seekEventsArray(p)) {
@@ -194,7 +199,7 @@ public final class EventDecoder {
     Collector out = new Collector(body, privacy);
     int count = 0;
     int previousEndLine = 0; // Jackson counts lines from 1
-    try (JsonParser p = JSON.createParser(body)) {
+    try (JsonParser p = utf8Parser(body, 0, body.length)) {
       JsonToken t;
       while ((t = p.nextToken()) != null) {
         // Line numbers come free with the parser; scanning the bytes for '\n' cost 5 % of ingest.
@@ -209,8 +214,8 @@ public final class EventDecoder {
           return null;
         }
       }
-    } catch (IOException e) {
-      return null; // malformed, or bytes Jackson took for UTF-16/32: line by line says which line
+    } catch (IOException | MalformedBodyException e) {
+      return null; // malformed or not UTF-8: line by line says which line
     }
     return out.result(count);
   }
@@ -240,6 +245,10 @@ public final class EventDecoder {
     // event was accepted, and must then take it back.
     int rejectedBefore = out.rejections.size();
     int acceptedBefore = out.events.size();
+    if (!looksUtf8(body, offset, length)) {
+      out.reject(index, List.of(new FieldError(index, null, NOT_UTF8)), offset, offset + length);
+      return;
+    }
     try (JsonParser p = JSON.createParser(body, offset, length)) {
       if (p.nextToken() != JsonToken.START_OBJECT) {
         out.reject(
@@ -679,6 +688,34 @@ public final class EventDecoder {
     return true;
   }
 
+  private static final String NOT_UTF8 = "malformed JSON: not UTF-8 text";
+
+  /**
+   * A parser over UTF-8 JSON. Jackson would take input starting with a zero byte or a UTF-16 byte
+   * order mark for UTF-16 or UTF-32 and then parse characters, not bytes, where byte offsets are
+   * unknown (-1): the fuzzer found both a 500 and a crash cutting a rejected record's text that
+   * way. JSON exchanged between systems is UTF-8 (RFC 8259 §8.1), so anything else is refused here.
+   */
+  private static JsonParser utf8Parser(byte[] body, int offset, int length)
+      throws IOException, MalformedBodyException {
+    if (!looksUtf8(body, offset, length)) {
+      throw new MalformedBodyException(NOT_UTF8);
+    }
+    return JSON.createParser(body, offset, length);
+  }
+
+  /** False for what Jackson would detect as UTF-16 or UTF-32 (RFC 4627 §3). */
+  private static boolean looksUtf8(byte[] b, int offset, int length) {
+    for (int i = offset; i < offset + Math.min(length, 4); i++) {
+      if (b[i] == 0) {
+        return false;
+      }
+    }
+    return length < 2
+        || !((b[offset] == (byte) 0xFE && b[offset + 1] == (byte) 0xFF)
+            || (b[offset] == (byte) 0xFF && b[offset + 1] == (byte) 0xFE));
+  }
+
   /**
    * Reading bytes in memory fails only on an encoding error: Jackson takes a body starting with
    * zero bytes for UTF-16 or UTF-32 (as JSON's old auto-detection allowed) and then finds it is
@@ -835,7 +872,8 @@ public final class EventDecoder {
     }
 
     void reject(int index, List<FieldError> errors, int start, int end) {
-      int length = Math.max(0, Math.min(end - start, MAX_RAW_CHARS));
+      start = Math.max(0, Math.min(start, body.length));
+      int length = Math.max(0, Math.min(Math.min(end, body.length) - start, MAX_RAW_CHARS));
       // A rejected record is kept as sent, which would keep what privacy settings remove.
       String raw =
           privacy.removesAnything()

@@ -51,6 +51,23 @@ class EventDecoderTest {
     DecodedBatch lines = d.decodeBatch(body, BodyFormat.NDJSON, "http");
     assertThat(lines.received()).isEqualTo(1);
     assertThat(lines.rejections()).hasSize(1);
+    // UTF-16 by its zeros: Jackson parsed characters, byte offsets were -1, and cutting the
+    // rejected record's text threw (found by the fuzzer too).
+    byte[] utf16 = {'{', 0, '}', 0};
+    assertThatThrownBy(() -> d.decodeOne(utf16, "http"))
+        .isInstanceOf(MalformedBodyException.class)
+        .hasMessageContaining("not UTF-8");
+    byte[] bom = {(byte) 0xFF, (byte) 0xFE, '{', 0, '}', 0};
+    assertThatThrownBy(() -> d.decodeBatch(bom, BodyFormat.JSON, "http"))
+        .isInstanceOf(MalformedBodyException.class);
+    DecodedBatch mixed =
+        d.decodeBatch(
+            ("{\"eventType\":\"a\",\"timestamp\":1705314600000}\n{\u0000}\n")
+                .getBytes(StandardCharsets.UTF_8),
+            BodyFormat.NDJSON,
+            "http");
+    assertThat(mixed.events()).hasSize(1);
+    assertThat(mixed.rejections()).hasSize(1);
   }
 
   @Test

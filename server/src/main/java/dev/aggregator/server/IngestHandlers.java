@@ -173,8 +173,12 @@ final class IngestHandlers {
   private void malformed(RoutingContext ctx, byte[] body, MalformedBodyException e) {
     agg.lifecycle().received(1);
     agg.lifecycle().validated(0, 1);
+    // Kept as sent only while no privacy setting removes anything from events.
     String raw =
-        new String(body, 0, Math.min(body.length, 2048), java.nio.charset.StandardCharsets.UTF_8);
+        agg.config().privacy().removesAnything()
+            ? dev.aggregator.ingestion.Privacy.WITHHELD
+            : new String(
+                body, 0, Math.min(body.length, 2048), java.nio.charset.StandardCharsets.UTF_8);
     agg.deadLetters()
         .add(
             new DeadLetter(

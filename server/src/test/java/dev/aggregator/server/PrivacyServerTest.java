@@ -46,6 +46,12 @@ class PrivacyServerTest {
                       + "\"timestamp\":\"not a time\",\"properties\":{\"email\":\"c@x.example\"}}]")
               .json();
       assertThat(bad.get("rejected").asInt()).isEqualTo(1);
+      // So is a body that is not JSON at all.
+      assertThat(
+              client
+                  .postJson("/api/events/batch", "[{\"userId\":\"dave@secret.example\", oops")
+                  .status())
+          .isEqualTo(400);
       awaitCount(client, 30);
 
       assertThat(uniqueUsers(client)).isEqualTo(3.0);
@@ -79,8 +85,10 @@ class PrivacyServerTest {
           .contains("\"de\"");
 
       JsonNode dead = client.get("/api/events/deadletters?limit=10").json().get("deadLetters");
-      assertThat(dead).hasSize(1);
-      assertThat(dead.get(0).toString()).doesNotContain("secret.example").contains("withheld");
+      assertThat(dead).hasSize(2);
+      for (JsonNode d : dead) {
+        assertThat(d.toString()).doesNotContain("secret.example").contains("withheld");
+      }
     }
 
     // Restart with the same secret: the same users get the same pseudonyms.
