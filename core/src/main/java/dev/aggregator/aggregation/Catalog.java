@@ -38,6 +38,9 @@ public final class Catalog {
   private final List<byte[]> journal = new ArrayList<>();
   private final Set<EventSchema> statsChanged = new LinkedHashSet<>();
   private int nextSeries;
+  private long bytes; // estimated memory of the names and values kept: against maxCatalogBytes
+  // A key, field or value was refused for the byte budget; volatile: health reads it unlocked.
+  private volatile boolean full;
 
   /**
    * A resolved metric.
@@ -111,7 +114,7 @@ public final class Catalog {
     if (d >= 0) {
       return d;
     }
-    if (s.dimensions.size() >= limits.maxDimensions()) {
+    if (s.dimensions.size() >= limits.maxDimensions() || overBudget(key)) {
       if (!s.dimensionsCapped) {
         s.dimensionsCapped = true;
         record('d', s.name, out -> {});
@@ -195,7 +198,8 @@ public final class Catalog {
     }
   }
 
-  private static void addDimension(EventSchema s, String key) {
+  private void addDimension(EventSchema s, String key) {
+    bytes += entryBytes(key);
     s.dimensionIndex.put(key, s.dimensions.size());
     s.dimensions.add(new EventSchema.Dimension(key));
   }
@@ -212,7 +216,8 @@ public final class Catalog {
     }
     if (dim.capped
         || dim.cardinality() >= limits.maxDimensionValues()
-        || dim.valueBytes + utf8Length(value) > limits.maxValueBytes()) {
+        || dim.valueBytes + utf8Length(value) > limits.maxValueBytes()
+        || overBudget(value)) {
       if (!dim.capped) {
         dim.capped = true;
         record('c', s.name, out -> out.writeInt(d));
@@ -235,12 +240,43 @@ public final class Catalog {
     return created;
   }
 
-  private static void addValue(EventSchema.Dimension dim, String value) {
+  private void addValue(EventSchema.Dimension dim, String value) {
+    bytes += entryBytes(value);
     dim.codes.put(value, dim.values.size());
     dim.values.add(value);
     dim.postings.add(new int[0]);
     dim.postingSizes.add(0);
     dim.valueBytes += utf8Length(value);
+  }
+
+  /**
+   * What keeping {@code name} costs, roughly: its String (2 bytes a char at worst, 40 of headers)
+   * and ~100 bytes of the index entry, postings and marginal series id beside it.
+   */
+  private static long entryBytes(String name) {
+    return 2L * name.length() + 140;
+  }
+
+  /**
+   * True if keeping {@code name} would pass {@code maxCatalogBytes}: then it is refused like a
+   * value past its dimension's cap (still exact through the event store).
+   */
+  private boolean overBudget(String name) {
+    if (bytes + entryBytes(name) <= limits.maxCatalogBytes()) {
+      return false;
+    }
+    full = true;
+    return true;
+  }
+
+  /** Estimated bytes of the names and values the catalog keeps. */
+  public long bytes() {
+    return bytes;
+  }
+
+  /** True once a key, field or value was refused because the catalog was at maxCatalogBytes. */
+  public boolean full() {
+    return full;
   }
 
   private static long utf8Length(String value) {
@@ -258,7 +294,7 @@ public final class Catalog {
     if (f >= 0) {
       return f;
     }
-    if (s.fields.size() >= limits.maxFields()) {
+    if (s.fields.size() >= limits.maxFields() || overBudget(field)) {
       if (!s.fieldsCapped) {
         s.fieldsCapped = true;
         record('f', s.name, out -> {});
@@ -271,6 +307,7 @@ public final class Catalog {
   }
 
   private void addField(EventSchema s, String field) {
+    bytes += entryBytes(field);
     s.fieldIndex.put(field, s.fields.size());
     s.fields.add(field);
     String name = s.name + "_" + field;

@@ -22,6 +22,9 @@ import java.util.List;
  * @param maxFields numeric fields per event type; further fields are not summarized
  * @param maxValueBytes bytes (UTF-8) of the values kept per dimension of an event type, a second
  *     bound besides {@code maxDimensionValues}
+ * @param maxCatalogBytes estimated memory of every dimension key, field name and value kept, across
+ *     event types: the bound a client sending ever new keys and values meets; past it, new ones are
+ *     left out of the rollups as if capped (health says degraded)
  * @param combinations the declared combinations: each a set of two or more dimension keys
  */
 public record CatalogLimits(
@@ -31,10 +34,14 @@ public record CatalogLimits(
     int maxSeries,
     int maxFields,
     long maxValueBytes,
+    long maxCatalogBytes,
     List<List<String>> combinations) {
 
   /** Default bound on value bytes per dimension: 100,000 URLs of 80 characters. */
   public static final long DEFAULT_VALUE_BYTES = 8L << 20;
+
+  /** Default bound on the whole catalog: ~1.5 M values of 40 characters. */
+  public static final long DEFAULT_CATALOG_BYTES = 256L << 20;
 
   public static CatalogLimits defaults() {
     // 100,000 values per dimension: the marginal series of the standard workload (5 dimensions,
@@ -53,6 +60,7 @@ public record CatalogLimits(
         maxSeries,
         maxFields,
         DEFAULT_VALUE_BYTES,
+        DEFAULT_CATALOG_BYTES,
         List.of());
   }
 
@@ -63,7 +71,8 @@ public record CatalogLimits(
         || maxDimensionValues < 1
         || maxSeries < 1
         || maxFields < 0
-        || maxValueBytes < 1) {
+        || maxValueBytes < 1
+        || maxCatalogBytes < 1) {
       throw new IllegalArgumentException("catalog limits must be positive");
     }
     List<List<String>> normalized = new ArrayList<>();
@@ -89,6 +98,7 @@ public record CatalogLimits(
         maxSeries,
         maxFields,
         maxValueBytes,
+        maxCatalogBytes,
         combinations);
   }
 

@@ -721,6 +721,14 @@ public final class RollupEngine {
   }
 
   /**
+   * Whether the catalog reached {@code maxCatalogBytes}; without the lock, for health on an event
+   * loop (a reader queued behind aggregation's write lock would stall the loop).
+   */
+  public boolean catalogFull() {
+    return catalog.full();
+  }
+
+  /**
    * Runs {@code query} against a consistent view of the rollups: the active rows under the read
    * lock, and the frozen rows with the store as of their freezing (or the latest store once they
    * are committed).

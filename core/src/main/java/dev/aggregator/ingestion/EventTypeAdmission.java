@@ -45,4 +45,9 @@ public final class EventTypeAdmission {
   public int max() {
     return max;
   }
+
+  /** True once no new type can be admitted. */
+  public boolean full() {
+    return admitted.size() >= max;
+  }
 }

@@ -264,6 +264,50 @@ class DimensionQueryTest {
   }
 
   @Test
+  void theCatalogByteBudgetLeavesNewValuesOutOfTheRollupsAndKeepsTotalsExact() throws Exception {
+    // Room for the two keys, the field and a few values: a client sending ever new values (or
+    // keys) meets this bound across every dimension and type, not only per dimension.
+    rollups =
+        engine(
+            new CatalogLimits(
+                100, 8, 100_000, 100, 8, CatalogLimits.DEFAULT_VALUE_BYTES, 1_500, List.of()));
+    List<Event> events = new java.util.ArrayList<>();
+    for (int i = 0; i < 50; i++) {
+      events.add(view("C" + i, "m", 1, "u" + i));
+    }
+    ingest(events);
+    rollups.read(
+        r -> {
+          assertThat(r.catalog().full()).isTrue();
+          assertThat(r.catalog().bytes()).isLessThanOrEqualTo(1_500);
+          assertThat(r.catalog().schema("page_view").isCapped("country")).isTrue();
+          return null;
+        });
+    assertThat(only(run("page_view_value", AggregateFunction.SUM, Map.of(), List.of(), 10)))
+        .as("the total is exact whatever the budget")
+        .isEqualTo(50);
+    assertThat(
+            only(
+                run(
+                    "page_view_value",
+                    AggregateFunction.SUM,
+                    Map.of("country", List.of("C0")),
+                    List.of(),
+                    10)))
+        .as("a value kept before the budget was reached holds every one of its events")
+        .isEqualTo(1);
+    assertThatThrownBy(
+            () ->
+                run(
+                    "page_view_value",
+                    AggregateFunction.SUM,
+                    Map.of("country", List.of("C49")),
+                    List.of(),
+                    10))
+        .hasMessageContaining("value C49 of country is not among the values");
+  }
+
+  @Test
   void answersKnownValuesPastTheValueCapAndRefusesTheRest() throws Exception {
     rollups = engine(new CatalogLimits(100, 8, 2, 100, 8));
     ingest(

@@ -119,6 +119,17 @@ final class OpsHandlers {
     if (agg.rollups().memoryBytes() >= agg.rollups().maxMemoryBytes()) {
       reasons.add("rollup rows in memory are at their budget (maxMemoryBytes)");
     }
+    if (agg.rollups().catalogFull()) {
+      reasons.add(
+          "the catalog is at its byte budget (maxCatalogBytes): new dimension keys, fields and"
+              + " values are answered from the raw events only");
+    }
+    if (agg.decoder().types().full()) {
+      reasons.add(
+          "event types are at maxEventTypes ("
+              + agg.decoder().types().max()
+              + "): events of new types are refused");
+    }
     String status = log.failed() ? "failed" : reasons.isEmpty() ? "up" : "degraded";
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("status", status);

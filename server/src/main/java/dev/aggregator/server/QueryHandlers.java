@@ -45,15 +45,7 @@ final class QueryHandlers {
    */
   void query(RoutingContext ctx) {
     MultiMap params = ctx.queryParams();
-    if (running.incrementAndGet() > maxQueries) {
-      running.decrementAndGet();
-      ctx.response().putHeader("Retry-After", "1");
-      Http.error(
-          ctx,
-          429,
-          "overloaded",
-          maxQueries
-              + " queries are already waiting or running (maxQueries); retry after 1 second");
+    if (!admit(ctx)) {
       return;
     }
     workers
@@ -75,6 +67,22 @@ final class QueryHandlers {
                 ctx.fail(done.cause());
               }
             });
+  }
+
+  /** Takes a place among {@code maxQueries}, or answers 429. */
+  private boolean admit(RoutingContext ctx) {
+    if (running.incrementAndGet() > maxQueries) {
+      running.decrementAndGet();
+      ctx.response().putHeader("Retry-After", "1");
+      Http.error(
+          ctx,
+          429,
+          "overloaded",
+          maxQueries
+              + " queries are already waiting or running (maxQueries); retry after 1 second");
+      return false;
+    }
+    return true;
   }
 
   /**
@@ -248,33 +256,86 @@ final class QueryHandlers {
    * The catalog: every metric with its kind and event type, and every event type with its fields,
    * dimensions (cardinality, whether capped), series, first/last seen and event count.
    */
+  /** Event types per page of the catalog: a full one (maxEventTypes) once ran out of heap. */
+  static final int METRICS_PAGE = 1_000;
+
+  /**
+   * {@code GET /api/analytics/metrics?limit=1000&after=<eventType>}: the catalog, a page of event
+   * types (by name) at a time, with {@code "next"} naming the {@code after} of the next page. Built
+   * on a worker: a page is up to a few megabytes of JSON.
+   */
   void metrics(RoutingContext ctx) {
-    Map<String, Object> out =
-        agg.rollups()
-            .read(
-                r -> {
-                  Catalog catalog = r.catalog();
-                  List<Map<String, Object>> metrics = new ArrayList<>();
-                  List<Map<String, Object>> types = new ArrayList<>();
-                  for (EventSchema s : catalog.schemas()) {
-                    for (String name : List.of(s.name(), s.name() + "_count")) {
-                      metrics.add(metric(name, "count", s.name(), null));
-                    }
-                    for (String field : s.fields()) {
-                      String name = s.name() + "_" + field;
-                      Catalog.MetricRef ref = catalog.resolve(name);
-                      if (ref != null && ref.schema() == s && field.equals(ref.field())) {
-                        metrics.add(metric(name, "field", s.name(), field));
-                      }
-                    }
-                    types.add(eventType(s));
+    int limit = METRICS_PAGE;
+    String l = ctx.request().getParam("limit");
+    if (l != null) {
+      try {
+        limit = Integer.parseInt(l);
+      } catch (NumberFormatException e) {
+        limit = -1;
+      }
+      if (limit < 1 || limit > METRICS_PAGE) {
+        Http.error(
+            ctx,
+            400,
+            "invalid_query",
+            "limit must be 1 to " + METRICS_PAGE,
+            List.of(Map.of("parameter", "limit")));
+        return;
+      }
+    }
+    String after = ctx.request().getParam("after");
+    if (!admit(ctx)) {
+      return;
+    }
+    int pageSize = limit;
+    workers
+        .executeBlocking(
+            () -> Buffer.buffer(Http.JSON.writeValueAsBytes(catalogPage(pageSize, after))), false)
+        .onComplete(
+            done -> {
+              running.decrementAndGet();
+              if (done.succeeded()) {
+                Http.send(ctx, 200, "application/json", done.result());
+              } else {
+                ctx.fail(done.cause());
+              }
+            });
+  }
+
+  private Map<String, Object> catalogPage(int limit, String after) {
+    return agg.rollups()
+        .read(
+            r -> {
+              Catalog catalog = r.catalog();
+              List<Map<String, Object>> metrics = new ArrayList<>();
+              List<Map<String, Object>> types = new ArrayList<>();
+              String next = null;
+              for (EventSchema s : catalog.schemas()) {
+                if (after != null && s.name().compareTo(after) <= 0) {
+                  continue;
+                }
+                if (types.size() == limit) {
+                  next = types.get(types.size() - 1).get("name").toString();
+                  break;
+                }
+                for (String name : List.of(s.name(), s.name() + "_count")) {
+                  metrics.add(metric(name, "count", s.name(), null));
+                }
+                for (String field : s.fields()) {
+                  String name = s.name() + "_" + field;
+                  Catalog.MetricRef ref = catalog.resolve(name);
+                  if (ref != null && ref.schema() == s && field.equals(ref.field())) {
+                    metrics.add(metric(name, "field", s.name(), field));
                   }
-                  Map<String, Object> m = new LinkedHashMap<>();
-                  m.put("metrics", metrics);
-                  m.put("eventTypes", types);
-                  return m;
-                });
-    Http.json(ctx, 200, out);
+                }
+                types.add(eventType(s));
+              }
+              Map<String, Object> m = new LinkedHashMap<>();
+              m.put("metrics", metrics);
+              m.put("eventTypes", types);
+              m.put("next", next);
+              return m;
+            });
   }
 
   private static Map<String, Object> metric(String name, String kind, String type, String field) {

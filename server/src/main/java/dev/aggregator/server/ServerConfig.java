@@ -149,6 +149,7 @@ public record ServerConfig(
                   intIn(v, Setting.MAX_SERIES_PER_EVENT_TYPE, 1, 100_000_000),
                   intIn(v, Setting.MAX_FIELDS, 0, 100_000),
                   longIn(v, Setting.MAX_DIMENSION_VALUE_BYTES, 1, 1L << 40),
+                  longIn(v, Setting.MAX_CATALOG_BYTES, 1 << 20, 1L << 40),
                   CatalogLimits.parseCombinations(v.get(Setting.ROLLUPS))),
               longIn(v, Setting.MAX_MEMORY_ROWS, 1_000, Long.MAX_VALUE),
               longIn(v, Setting.MAX_MEMORY_BYTES, 0, Long.MAX_VALUE),

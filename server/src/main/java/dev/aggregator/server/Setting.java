@@ -57,6 +57,12 @@ enum Setting {
       "8388608",
       "Bytes (UTF-8) of the values kept per dimension of an event type, a second bound besides"
           + " maxDimensionValues"),
+  MAX_CATALOG_BYTES(
+      "maxCatalogBytes",
+      "268435456",
+      "Estimated memory of every dimension key, field name and value kept for the rollups, across"
+          + " event types; past it new ones are left out of the rollups (answers stay exact from"
+          + " the raw events) and health says degraded"),
   MAX_SERIES_PER_EVENT_TYPE(
       "maxSeriesPerEventType",
       "100000",

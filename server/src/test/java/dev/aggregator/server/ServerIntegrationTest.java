@@ -216,6 +216,36 @@ class ServerIntegrationTest {
   }
 
   @Test
+  void theCatalogComesInPagesAndHealthSaysDegradedOnceEventTypesAreFull() throws Exception {
+    start(Map.of("AGGREGATOR_MAX_EVENT_TYPES", "5"));
+    StringBuilder batch = new StringBuilder("[");
+    for (int i = 0; i < 5; i++) {
+      batch.append(i == 0 ? "" : ",").append(TestEvents.SEED_SAMPLE.replace("page_view", "t" + i));
+    }
+    assertThat(client.postJson("/api/events/batch", batch + "]").json().get("accepted").asInt())
+        .isEqualTo(5);
+    JsonNode health = client.get("/api/events/health").json();
+    assertThat(health.get("status").asText()).isEqualTo("degraded");
+    assertThat(health.get("degraded").toString()).contains("maxEventTypes");
+    awaitQuery("/api/analytics/metrics", j -> j.get("eventTypes").size() == 5);
+
+    List<String> seen = new java.util.ArrayList<>();
+    String after = null;
+    for (int page = 0; page < 3; page++) {
+      JsonNode p =
+          client
+              .get("/api/analytics/metrics?limit=2" + (after == null ? "" : "&after=" + after))
+              .json();
+      p.get("eventTypes").forEach(t -> seen.add(t.get("name").asText()));
+      after = p.get("next").isNull() ? null : p.get("next").asText();
+      assertThat(after == null).as("page " + page).isEqualTo(page == 2);
+    }
+    assertThat(seen).containsExactly("t0", "t1", "t2", "t3", "t4");
+    assertThat(client.get("/api/analytics/metrics?limit=0").status()).isEqualTo(400);
+    assertThat(client.get("/api/analytics/metrics?limit=1001").status()).isEqualTo(400);
+  }
+
+  @Test
   void aRequestWithBothContentLengthAndChunkedIsRefusedAndNothingOfItIsIngested() throws Exception {
     String event = TestEvents.SEED_SAMPLE.replace("page_view", "smuggled");
     String chunked = Integer.toHexString(event.length()) + "\r\n" + event + "\r\n0\r\n\r\n";
