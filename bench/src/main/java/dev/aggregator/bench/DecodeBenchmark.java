@@ -28,7 +28,7 @@ import org.openjdk.jmh.annotations.Warmup;
  *
  * <p>The body holds valid events only (retries included: they are valid until dedup), so every
  * record takes the whole path to an {@code Event}; at ~216 bytes an event, 1 M events/s is ~216
- * MB/s. DESIGN §9's reference on this machine: Jackson streaming alone parses ~0.95 M such
+ * MB/s. docs/DESIGN.md §9's reference on this machine: Jackson streaming alone parses ~0.95 M such
  * events/s, and the budget for everything is 2 µs of CPU per event. {@code format} compares NDJSON
  * (one parser per line, as the batch endpoint reads {@code application/x-ndjson}) with one JSON
  * array.

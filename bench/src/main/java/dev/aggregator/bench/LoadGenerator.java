@@ -22,7 +22,7 @@ import org.HdrHistogram.Histogram;
 import org.HdrHistogram.Recorder;
 
 /**
- * Drives a running aggregator over HTTP with the standard workload (DESIGN §9) and reports
+ * Drives a running aggregator over HTTP with the standard workload (docs/DESIGN.md §9) and reports
  * acknowledged events/s, request latency and freshness.
  *
  * <pre>

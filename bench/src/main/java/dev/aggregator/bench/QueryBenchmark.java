@@ -39,8 +39,8 @@ import org.HdrHistogram.Histogram;
  * <p>Three phases:
  *
  * <ol>
- *   <li><b>Load</b> (with {@code --load N}): N events of the standard workload (DESIGN §9) in
- *       NDJSON batches of {@value QueryOptions#BATCH} over {@code --connections} keep-alive
+ *   <li><b>Load</b> (with {@code --load N}): N events of the standard workload (docs/DESIGN.md §9)
+ *       in NDJSON batches of {@value QueryOptions#BATCH} over {@code --connections} keep-alive
  *       connections, each with one batch outstanding. The workload's clock reads a uniformly random
  *       time in the last {@code --days} days (15 min short of it, so that late events stay inside),
  *       so every event is historical to the server. A 429 waits its {@code Retry-After} before the

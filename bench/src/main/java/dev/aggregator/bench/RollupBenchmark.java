@@ -27,7 +27,7 @@ import org.openjdk.jmh.infra.Blackhole;
  * <p>Timestamps are near a "now" frozen at setup (with the workload's 1 % late and 0.1 % historical
  * events), and the same batch is applied again and again, so after the first call every bucket
  * exists: this is the steady-state update cost, without the insertion of each second's new buckets.
- * DESIGN §9 reference on this machine: a hash-map rollup update runs at 4–8 M events/s.
+ * docs/DESIGN.md §9 reference on this machine: a hash-map rollup update runs at 4–8 M events/s.
  *
  * <pre>
  * java -jar bench/target/benchmarks.jar RollupBenchmark

@@ -3,6 +3,7 @@ package dev.aggregator.bench;
 import dev.aggregator.storage.RocksRollupStore;
 import dev.aggregator.storage.RollupStore;
 import dev.aggregator.storage.StoreBatch;
+import dev.aggregator.storage.Varint;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -186,8 +187,8 @@ public class RollupStoreBenchmark {
     for (int i = 0; i < n; i++) {
       buffer.clear();
       int count = 1 + random.nextInt(5_000);
-      putVarint(buffer, count);
-      putVarint(buffer, random.nextInt(count + 1));
+      Varint.put(buffer, count);
+      Varint.put(buffer, random.nextInt(count + 1));
       double min = Math.round(random.nextDouble() * 10_000) / 100.0;
       double max = min + Math.round(random.nextDouble() * 10_000) / 100.0;
       buffer.putDouble((min + max) / 2 * count).putDouble(min).putDouble(max);
@@ -218,14 +219,6 @@ public class RollupStoreBenchmark {
     z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
     z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
     return z ^ (z >>> 31);
-  }
-
-  private static void putVarint(ByteBuffer buffer, int value) {
-    while ((value & ~0x7F) != 0) {
-      buffer.put((byte) ((value & 0x7F) | 0x80));
-      value >>>= 7;
-    }
-    buffer.put((byte) value);
   }
 
   /** The three operations measured, over one tier. */

@@ -1,7 +1,7 @@
 /**
  * Measurements: JMH microbenchmarks of each hot path ({@code *Benchmark}), {@link
  * dev.aggregator.bench.LoadGenerator}, which drives a running server over HTTP with the standard
- * workload of DESIGN §9 ({@link dev.aggregator.testing.StandardWorkload}), and {@link
+ * workload of docs/DESIGN.md §9 ({@link dev.aggregator.testing.StandardWorkload}), and {@link
  * dev.aggregator.bench.QueryBenchmark}, which loads days of it and measures query latency (a main
  * class, not JMH).
  *

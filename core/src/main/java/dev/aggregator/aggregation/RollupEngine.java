@@ -40,7 +40,7 @@ import java.util.function.Function;
  * engine.checkpoint();   // durable up to the last record applied
  * }</pre>
  */
-public final class RollupEngine {
+public final class RollupEngine implements RollupSource {
   /** What became of one event. */
   public enum Outcome {
     /** Counted in every tier that covers its time. */
@@ -65,6 +65,9 @@ public final class RollupEngine {
   private static final String META_CHECKPOINT = "checkpoint";
   private static final String META_JOURNAL = "catalog/";
   private static final String META_STATS = "stats/";
+
+  /** Rows read from the store per round trip at a checkpoint. */
+  private static final int MERGE_CHUNK = 4096;
 
   /** Present in stores written with marginal series (format 2). */
   private static final String META_FORMAT = "format";
@@ -585,23 +588,9 @@ public final class RollupEngine {
       }
       RowTable[] toWrite = rolledUp(toFlush);
       for (int t = 0; t < toWrite.length; t++) {
-        int tier = t;
-        toWrite[t].forEach(
-            (key, row) -> {
-              int series = RowTable.seriesOf(key);
-              long bucket = RowTable.bucketOf(key);
-              byte[] stored;
-              try {
-                stored = store.get(tier, series, bucket);
-              } catch (IOException e) {
-                throw new UncheckedIOException(e);
-              }
-              RollupRow merged = stored == null ? row : RowCodec.decode(stored);
-              if (stored != null) {
-                merged.merge(row); // the decoded copy; the frozen row stays as queries see it
-              }
-              batch.putRow(tier, series, bucket, RowCodec.encode(merged));
-            });
+        MergeChunk chunk = new MergeChunk(t, batch);
+        toWrite[t].forEach(chunk::add);
+        chunk.flush();
       }
       batch.putMeta(META_FORMAT, new byte[] {2});
       batch.putMeta(
@@ -637,6 +626,56 @@ public final class RollupEngine {
       throw e;
     }
     return true;
+  }
+
+  /**
+   * Merges a tier's changed rows into what the store holds, {@link #MERGE_CHUNK} rows per {@link
+   * RollupStore#multiGet}: one round trip per chunk instead of one per row.
+   */
+  private final class MergeChunk {
+    private final int tier;
+    private final StoreBatch batch;
+    private final int[] series = new int[MERGE_CHUNK];
+    private final long[] buckets = new long[MERGE_CHUNK];
+    private final RollupRow[] rows = new RollupRow[MERGE_CHUNK];
+    private int n;
+
+    MergeChunk(int tier, StoreBatch batch) {
+      this.tier = tier;
+      this.batch = batch;
+    }
+
+    void add(long key, RollupRow row) {
+      series[n] = RowTable.seriesOf(key);
+      buckets[n] = RowTable.bucketOf(key);
+      rows[n++] = row;
+      if (n == MERGE_CHUNK) {
+        flush();
+      }
+    }
+
+    void flush() {
+      if (n == 0) {
+        return;
+      }
+      List<byte[]> stored;
+      try {
+        stored = store.multiGet(tier, series, buckets, n);
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+      for (int i = 0; i < n; i++) {
+        byte[] old = stored.get(i);
+        RollupRow merged = rows[i];
+        if (old != null) {
+          merged = RowCodec.decode(old); // the decoded copy; the frozen row stays as queries see it
+          merged.merge(rows[i]);
+        }
+        batch.putRow(tier, series[i], buckets[i], RowCodec.encode(merged));
+        rows[i] = null;
+      }
+      n = 0;
+    }
   }
 
   /**
@@ -733,6 +772,7 @@ public final class RollupEngine {
    * lock, and the frozen rows with the store as of their freezing (or the latest store once they
    * are committed).
    */
+  @Override
   public <T> T read(Function<RollupReader, T> query) {
     lock.readLock().lock();
     try {

@@ -2,7 +2,7 @@ package dev.aggregator.aggregation;
 
 import java.util.List;
 
-/** A consistent view of the rollups, valid only inside {@link RollupEngine#read}. */
+/** A consistent view of the rollups, valid only inside {@link RollupSource#read}. */
 public interface RollupReader {
   Catalog catalog();
 

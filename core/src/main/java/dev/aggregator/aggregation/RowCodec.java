@@ -1,5 +1,6 @@
 package dev.aggregator.aggregation;
 
+import dev.aggregator.storage.Varint;
 import java.nio.ByteBuffer;
 
 /**
@@ -22,38 +23,43 @@ public final class RowCodec {
 
   /** The row's bytes. */
   public static byte[] encode(RollupRow row) {
-    int size = varintSize(row.count) + 1 + 1 + 5;
+    int size = Varint.sizeLong(row.count) + 1 + 1 + 5;
     for (int i = 0; i < row.fields.length; i++) {
       FieldSummary f = row.fields[i];
       if (f != null) {
         int sketch = f.values == null ? 0 : f.values.serializedSize();
-        size += varintSize(i + 1) + varintSize(f.count) + 24 + varintSize(sketch) + sketch;
+        size +=
+            Varint.sizeLong(i + 1)
+                + Varint.sizeLong(f.count)
+                + 24
+                + Varint.sizeLong(sketch)
+                + sketch;
       }
     }
     int users = row.users == null ? 0 : row.users.serializedSize();
-    size += varintSize(users) + users;
+    size += Varint.sizeLong(users) + users;
     ByteBuffer out = ByteBuffer.allocate(size);
-    putVarint(out, row.count);
+    Varint.putLong(out, row.count);
     for (int i = 0; i < row.fields.length; i++) {
       FieldSummary f = row.fields[i];
       if (f == null) {
         continue;
       }
-      putVarint(out, i + 1);
-      putVarint(out, f.count);
+      Varint.putLong(out, i + 1);
+      Varint.putLong(out, f.count);
       out.putDouble(f.sum).putDouble(f.min).putDouble(f.max);
       if (f.values == null) {
-        putVarint(out, 0);
+        Varint.putLong(out, 0);
       } else {
-        putVarint(out, f.values.serializedSize());
+        Varint.putLong(out, f.values.serializedSize());
         f.values.writeTo(out);
       }
     }
-    putVarint(out, 0);
+    Varint.putLong(out, 0);
     if (row.users == null) {
-      putVarint(out, 0);
+      Varint.putLong(out, 0);
     } else {
-      putVarint(out, users);
+      Varint.putLong(out, users);
       row.users.writeTo(out);
     }
     byte[] bytes = new byte[out.position()];
@@ -81,18 +87,18 @@ public final class RowCodec {
   public static void mergeInto(
       byte[] bytes, RollupRow into, int field, boolean users, boolean values) {
     ByteBuffer in = ByteBuffer.wrap(bytes);
-    into.count += getVarint(in);
+    into.count += Varint.getLong(in);
     if (field == -1 && !users) {
       return; // the count alone: the bytes may be just the row's first (see COUNT_PREFIX_BYTES)
     }
     int index;
-    while ((index = (int) getVarint(in)) != 0) {
+    while ((index = (int) Varint.getLong(in)) != 0) {
       index--;
-      long count = getVarint(in);
+      long count = Varint.getLong(in);
       double sum = in.getDouble();
       double min = in.getDouble();
       double max = in.getDouble();
-      int sketchLength = (int) getVarint(in);
+      int sketchLength = (int) Varint.getLong(in);
       boolean wanted = field == -2 || field == index;
       if (!wanted) {
         in.position(in.position() + sketchLength);
@@ -113,7 +119,7 @@ public final class RowCodec {
       }
       in.position(in.position() + sketchLength);
     }
-    int usersLength = (int) getVarint(in);
+    int usersLength = (int) Varint.getLong(in);
     if (usersLength > 0 && users) {
       UserSketch s = UserSketch.readFrom(in.slice(in.position(), usersLength));
       if (into.users == null) {
@@ -122,34 +128,5 @@ public final class RowCodec {
         into.users.merge(s);
       }
     }
-  }
-
-  private static int varintSize(long v) {
-    int n = 1;
-    while ((v & ~0x7FL) != 0) {
-      v >>>= 7;
-      n++;
-    }
-    return n;
-  }
-
-  private static void putVarint(ByteBuffer out, long v) {
-    while ((v & ~0x7FL) != 0) {
-      out.put((byte) ((v & 0x7F) | 0x80));
-      v >>>= 7;
-    }
-    out.put((byte) v);
-  }
-
-  private static long getVarint(ByteBuffer in) {
-    long value = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      byte b = in.get();
-      value |= (long) (b & 0x7F) << shift;
-      if (b >= 0) {
-        return value;
-      }
-    }
-    throw new IllegalArgumentException("varint too long");
   }
 }

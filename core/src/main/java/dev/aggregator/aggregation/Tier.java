@@ -16,7 +16,7 @@ import java.util.List;
  */
 public record Tier(Granularity resolution, Duration retention, boolean totalsOnly) {
 
-  /** 1 s (totals) kept 6 h, 1 m kept 30 d, 1 h and 1 d kept forever (DESIGN §4). */
+  /** 1 s (totals) kept 6 h, 1 m kept 30 d, 1 h and 1 d kept forever (docs/DESIGN.md §4). */
   public static final List<Tier> DEFAULTS = parseList("1s:6h:totals,1m:30d,1h,1d");
 
   public Tier {

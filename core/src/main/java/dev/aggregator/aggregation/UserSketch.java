@@ -1,5 +1,6 @@
 package dev.aggregator.aggregation;
 
+import dev.aggregator.storage.Varint;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.util.Arrays;

@@ -2,6 +2,7 @@ package dev.aggregator.aggregation;
 
 import static org.apache.datasketches.quantilescommon.QuantileSearchCriteria.INCLUSIVE;
 
+import dev.aggregator.storage.Varint;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.util.Arrays;

@@ -18,7 +18,7 @@ import java.util.function.LongSupplier;
 
 /**
  * Decodes request bodies into validated, cleaned {@link Event}s with Jackson's streaming parser,
- * applying every rule of the event contract (DESIGN §3).
+ * applying every rule of the event contract (docs/DESIGN.md §3).
  *
  * <p>A record with errors is parsed to its end so that all its errors are reported at once, and the
  * records after it are still read: one bad event never costs the good ones. Only a body that cannot

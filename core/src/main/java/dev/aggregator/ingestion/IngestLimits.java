@@ -3,7 +3,7 @@ package dev.aggregator.ingestion;
 import java.time.Duration;
 
 /**
- * The limits of the event contract (DESIGN §3), all configurable.
+ * The limits of the event contract (docs/DESIGN.md §3), all configurable.
  *
  * @param maxEventBytes one event's JSON, at most (default 32 KiB)
  * @param maxBatchEvents events in one batch, at most (default 10,000)

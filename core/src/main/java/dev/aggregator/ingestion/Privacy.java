@@ -10,7 +10,7 @@ import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 
 /**
- * What ingestion removes before an event is written anywhere (DESIGN §11): a {@code userId}
+ * What ingestion removes before an event is written anywhere (docs/DESIGN.md §11): a {@code userId}
  * replaced by a keyed pseudonym, and properties on a deny-list dropped. Both happen in the decoder,
  * so neither the log, the event store, a dead letter nor an export ever holds the original.
  *

@@ -2,7 +2,7 @@ package dev.aggregator.query;
 
 import dev.aggregator.aggregation.Catalog;
 import dev.aggregator.event.Timestamps;
-import dev.aggregator.storage.ParquetEventStore;
+import dev.aggregator.storage.RawEvents;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
@@ -14,9 +14,9 @@ import java.util.Map;
 import java.util.function.LongSupplier;
 
 /**
- * Answers a {@link Query} exactly from the raw events of the {@link ParquetEventStore}, with SQL
- * run by DuckDB: what the rollups cannot answer exactly (a filter or groupBy over dimensions past
- * the rollups' caps, a granularity only the totals tier holds, ...) is answered here, with the same
+ * Answers a {@link Query} exactly from the raw events of the {@link RawEvents}, with SQL run by
+ * DuckDB: what the rollups cannot answer exactly (a filter or groupBy over dimensions past the
+ * rollups' caps, a granularity only the totals tier holds, ...) is answered here, with the same
  * bucket, fill and top-N rules, so that both ways give the same numbers.
  *
  * <p>Percentiles are exact here (nearest rank, as {@code ValueSketch} is while exact), and {@code
@@ -26,14 +26,14 @@ final class EventQueries {
   /** How long a query waits for the events aggregated before it to reach the store's files. */
   private static final long VISIBLE_WAIT_MS = 10_000;
 
-  private final ParquetEventStore store;
+  private final RawEvents store;
   private final LongSupplier appliedSequence;
 
   /**
    * @param appliedSequence the log position aggregated so far: an answer includes every event up to
    *     it, as a rollup answer would
    */
-  EventQueries(ParquetEventStore store, LongSupplier appliedSequence) {
+  EventQueries(RawEvents store, LongSupplier appliedSequence) {
     this.store = store;
     this.appliedSequence = appliedSequence;
   }
@@ -331,7 +331,7 @@ final class EventQueries {
   }
 
   private <T> T query(
-      Target t, Buckets b, String sql, List<Object> params, ParquetEventStore.ResultHandler<T> h)
+      Target t, Buckets b, String sql, List<Object> params, RawEvents.ResultHandler<T> h)
       throws InvalidQueryException {
     try {
       return store.query(t.eventType(), b.starts[0], b.ends[b.size() - 1], sql, params, h);

@@ -4,13 +4,13 @@ import dev.aggregator.aggregation.Catalog;
 import dev.aggregator.aggregation.Catalog.MetricRef;
 import dev.aggregator.aggregation.EventSchema;
 import dev.aggregator.aggregation.Granularity;
-import dev.aggregator.aggregation.RollupEngine;
 import dev.aggregator.aggregation.RollupReader;
 import dev.aggregator.aggregation.RollupReader.RowNeeds;
 import dev.aggregator.aggregation.RollupRow;
+import dev.aggregator.aggregation.RollupSource;
 import dev.aggregator.aggregation.Tier;
 import dev.aggregator.event.Timestamps;
-import dev.aggregator.storage.ParquetEventStore;
+import dev.aggregator.storage.RawEvents;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -37,12 +37,12 @@ import java.util.function.LongSupplier;
  * }</pre>
  */
 public final class QueryEngine {
-  private final RollupEngine rollups;
+  private final RollupSource rollups;
   private final LongSupplier nowMillis;
   private final EventQueries events;
 
   /** Answers from the rollups alone: where they are not exact, answers carry warnings. */
-  public QueryEngine(RollupEngine rollups, LongSupplier nowMillis) {
+  public QueryEngine(RollupSource rollups, LongSupplier nowMillis) {
     this(rollups, nowMillis, null, () -> -1);
   }
 
@@ -53,10 +53,7 @@ public final class QueryEngine {
    *     includes every event up to it
    */
   public QueryEngine(
-      RollupEngine rollups,
-      LongSupplier nowMillis,
-      ParquetEventStore store,
-      LongSupplier appliedSequence) {
+      RollupSource rollups, LongSupplier nowMillis, RawEvents store, LongSupplier appliedSequence) {
     this.rollups = rollups;
     this.nowMillis = nowMillis;
     this.events = store == null ? null : new EventQueries(store, appliedSequence);

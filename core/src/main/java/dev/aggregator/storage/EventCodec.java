@@ -78,7 +78,7 @@ public final class EventCodec {
       String id = (flags & HAS_ID) != 0 ? getString(in) : null;
       String userId = (flags & HAS_USER) != 0 ? getString(in) : null;
       String source = getString(in);
-      int count = getVarint(in);
+      int count = Varint.get(in);
       scratch.clear();
       for (int i = 0; i < count; i++) {
         String key = getString(in);
@@ -100,9 +100,19 @@ public final class EventCodec {
     }
   }
 
+  /** Receives what dedup needs of a record before the replayed ones: its id's hash and arrival. */
+  @FunctionalInterface
+  public interface IdVisitor {
+    /**
+     * @param hasId whether the client gave the event an id
+     * @param idHash {@link dev.aggregator.event.Hashing#hash64(String)} of the id, hashed from the
+     *     record's bytes without making a String (0 without an id)
+     */
+    void visit(long sequence, long arrivalMillis, boolean hasId, long idHash);
+  }
+
   /** Reads only a record's arrival and id (for dedup), without decoding the rest. */
-  public static void readIdAndArrival(
-      long sequence, ByteBuffer in, FileEventLog.IdVisitor visitor) {
+  public static void readIdAndArrival(long sequence, ByteBuffer in, IdVisitor visitor) {
     try {
       int version = in.get();
       if (version != VERSION) {
@@ -111,13 +121,13 @@ public final class EventCodec {
       int flags = in.get();
       in.getLong(); // timestamp
       long arrival = in.getLong();
-      int typeLength = getVarint(in);
+      int typeLength = Varint.get(in);
       in.position(in.position() + typeLength);
       if ((flags & HAS_ID) == 0) {
         visitor.visit(sequence, arrival, false, 0);
         return;
       }
-      int length = getVarint(in);
+      int length = Varint.get(in);
       long hash;
       if (in.hasArray()) {
         hash = Hashing.hash64(in.array(), in.arrayOffset() + in.position(), length);
@@ -141,20 +151,8 @@ public final class EventCodec {
   private static final ThreadLocal<byte[]> ID_SCRATCH =
       ThreadLocal.withInitial(() -> new byte[256]);
 
-  private static int getVarint(ByteBuffer in) {
-    int value = 0;
-    for (int shift = 0; shift < 35; shift += 7) {
-      byte b = in.get();
-      value |= (b & 0x7F) << shift;
-      if (b >= 0) {
-        return value;
-      }
-    }
-    throw new IllegalArgumentException("varint too long");
-  }
-
   private static String getString(ByteBuffer in) {
-    int length = getVarint(in);
+    int length = Varint.get(in);
     if (in.hasArray()) {
       int at = in.arrayOffset() + in.position();
       in.position(in.position() + length);

@@ -5,9 +5,9 @@ import java.util.concurrent.CompletableFuture;
 /**
  * The durable, ordered log of accepted events: the source of truth everything else is rebuilt from.
  *
- * <p>The embedded default is {@link FileEventLog}; a cluster deployment puts a Kafka topic behind
- * the same contract. Reading the log back happens when an implementation is opened, before the
- * first append.
+ * <p>The embedded default is {@code FileEventLog} (module {@code embedded}); a cluster deployment
+ * puts a Kafka topic behind the same contract. Reading the log back happens when an implementation
+ * is opened, before the first append.
  */
 public interface EventLog extends AutoCloseable {
 

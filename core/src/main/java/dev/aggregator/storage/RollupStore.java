@@ -1,6 +1,8 @@
 package dev.aggregator.storage;
 
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -13,8 +15,8 @@ import java.util.Map;
  * one sequential scan. Every write goes through an atomic, durable {@link StoreBatch}: rows and
  * metadata change together or not at all, which is what makes a checkpoint consistent.
  *
- * <p>The embedded default is {@link RocksRollupStore}; a cluster deployment puts PostgreSQL behind
- * the same contract.
+ * <p>The embedded default is {@code RocksRollupStore} (module {@code embedded}); a cluster
+ * deployment puts PostgreSQL behind the same contract.
  */
 public interface RollupStore extends AutoCloseable {
 
@@ -70,6 +72,20 @@ public interface RollupStore extends AutoCloseable {
 
   /** The row's bytes, or null if there is none. */
   byte[] get(int tier, int series, long bucket) throws IOException;
+
+  /**
+   * The rows of one tier at {@code (series[i], buckets[i])} for {@code i < n}, element {@code i}
+   * null where there is none: one round trip for many rows. A checkpoint reads every row it
+   * changes; on a network store (PostgreSQL) one {@link #get} per row would be one round trip per
+   * row. The default is that loop, for stores where a get is local.
+   */
+  default List<byte[]> multiGet(int tier, int[] series, long[] buckets, int n) throws IOException {
+    List<byte[]> rows = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      rows.add(get(tier, series[i], buckets[i]));
+    }
+    return rows;
+  }
 
   /** A new, empty batch; nothing happens until {@link #write}. */
   StoreBatch batch();

@@ -1,18 +1,12 @@
 /**
- * Durable storage of events: the {@link dev.aggregator.storage.EventLog} seam, its embedded
- * implementation {@link dev.aggregator.storage.FileEventLog} (a segmented write-ahead log with a
- * CRC32C per record and group commit), the binary record format ({@link
- * dev.aggregator.storage.EventCodec}), and the bounded {@link
- * dev.aggregator.storage.DeadLetterLog}.
+ * The storage seams and the formats every runner shares: {@link dev.aggregator.storage.EventLog}
+ * (where an acknowledged event becomes durable), {@link dev.aggregator.storage.RollupStore} (rollup
+ * rows and metadata, one atomic batch per checkpoint), {@link dev.aggregator.storage.RawEvents}
+ * (the raw events as a SQL relation, for exact answers past the rollups), and the binary record
+ * format ({@link dev.aggregator.storage.EventCodec}).
  *
- * <p>The log is the source of truth: everything in memory is rebuilt from it on start.
- *
- * <p>Durable storage of rollups and metadata: the {@link dev.aggregator.storage.RollupStore} seam
- * and its embedded implementation {@link dev.aggregator.storage.RocksRollupStore} (RocksDB, rows
- * keyed by tier, time partition, series and bucket; one fsynced batch per checkpoint).
- *
- * <p>Raw events in columnar form: {@link dev.aggregator.storage.ParquetEventStore} (Parquet files
- * by UTC day, written and queried with DuckDB, listed by an atomically replaced manifest), so any
- * filter can be answered exactly later; it may lose its unsealed tail, which the log replays.
+ * <p>Their embedded implementations live in the {@code embedded} module (a segmented write-ahead
+ * log, RocksDB, Parquet files queried with DuckDB); this module names no storage engine. The log is
+ * the source of truth: everything in memory is rebuilt from it on start.
  */
 package dev.aggregator.storage;

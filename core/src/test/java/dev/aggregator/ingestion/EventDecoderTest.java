@@ -23,7 +23,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.NullAndEmptySource;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** The event contract of DESIGN §3, one test per rule and per limit. */
+/** The event contract of docs/DESIGN.md §3, one test per rule and per limit. */
 class EventDecoderTest {
   /** The server's clock in every test: later than the seed sample, so it is historical. */
   private static final long NOW = millis("2024-06-01T12:00:00Z");

@@ -7,6 +7,7 @@ import dev.aggregator.event.Event;
 import dev.aggregator.event.EventProperties;
 import dev.aggregator.event.Hashing;
 import dev.aggregator.event.PropertyKind;
+import dev.aggregator.testing.EventArbitraries;
 import dev.aggregator.testing.TestEvents;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;

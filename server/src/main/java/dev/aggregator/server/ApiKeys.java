@@ -29,10 +29,10 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Pattern;
 
 /**
- * The API keys of one data directory (DESIGN §11), kept in {@code keys.json} as SHA-256 hashes: a
- * secret is shown once, when it is made, and a copy of the file gives no one a key. Secrets are 24
- * random bytes, so an unsalted hash is as strong as a salted one and a request costs one digest (~1
- * µs), not a password hash.
+ * The API keys of one data directory (docs/DESIGN.md §11), kept in {@code keys.json} as SHA-256
+ * hashes: a secret is shown once, when it is made, and a copy of the file gives no one a key.
+ * Secrets are 24 random bytes, so an unsalted hash is as strong as a salted one and a request costs
+ * one digest (~1 µs), not a password hash.
  *
  * <pre>{@code
  * try (ApiKeys keys = ApiKeys.open(dataDir, null, 1000)) {

@@ -21,11 +21,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Who did what as an admin (DESIGN §11): one JSON line per alert or key change, export, read of
- * dead letters or delete, naming the key that did it and the status it got, in {@code audit.log} of
- * the data directory. Lines are written and fsynced by one worker as requests finish. Past {@link
- * #MAX_BYTES} the file moves to {@code audit.log.1} (one generation kept), so the log cannot fill
- * the disk.
+ * Who did what as an admin (docs/DESIGN.md §11): one JSON line per alert or key change, export,
+ * read of dead letters or delete, naming the key that did it and the status it got, in {@code
+ * audit.log} of the data directory. Lines are written and fsynced by one worker as requests finish.
+ * Past {@link #MAX_BYTES} the file moves to {@code audit.log.1} (one generation kept), so the log
+ * cannot fill the disk.
  */
 final class AuditLog implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(AuditLog.class);

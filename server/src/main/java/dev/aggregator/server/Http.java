@@ -9,7 +9,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** JSON responses and the error shape of DESIGN §5: {@code {"error","message","details"}}. */
+/**
+ * JSON responses and the error shape of docs/DESIGN.md §5: {@code {"error","message","details"}}.
+ */
 final class Http {
   static final ObjectMapper JSON =
       new ObjectMapper().disable(SerializationFeature.FAIL_ON_EMPTY_BEANS);

@@ -25,7 +25,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@code /ws/analytics}: live query subscriptions and alert messages (DESIGN §7).
+ * {@code /ws/analytics}: live query subscriptions and alert messages (docs/DESIGN.md §7).
  *
  * <p>A client sends {@code {"type":"subscribe","id":"s1","query":{...GET /query's parameters...}}}
  * and gets {@code {"type":"snapshot","id":"s1","result":{...GET /query's answer...}}}, then, at

@@ -116,6 +116,11 @@ final class OpsHandlers {
     if (agg.checkpointer().lastFailed()) {
       reasons.add("the last checkpoint failed; rows stay in memory and the next one retries");
     }
+    if (agg.rawEvents() != null && agg.rawEvents().failed()) {
+      reasons.add(
+          "the event store stopped on a write error: queries that need raw events are refused"
+              + " until a restart, which rewrites them from the log");
+    }
     if (agg.rollups().memoryBytes() >= agg.rollups().maxMemoryBytes()) {
       reasons.add("rollup rows in memory are at their budget (maxMemoryBytes)");
     }

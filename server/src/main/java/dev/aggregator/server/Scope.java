@@ -3,8 +3,8 @@ package dev.aggregator.server;
 import java.util.Locale;
 
 /**
- * What an API key may do (DESIGN §11). {@code admin} implies the other two: an operator's key can
- * do everything an SDK's or a dashboard's can.
+ * What an API key may do (docs/DESIGN.md §11). {@code admin} implies the other two: an operator's
+ * key can do everything an SDK's or a dashboard's can.
  */
 enum Scope {
   /** Send events: the key an SDK or a browser page carries. */

@@ -30,10 +30,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * API keys (DESIGN §11) on the real server: every route of the route table refuses a request
- * without a key (401) and with a key of another scope (403), so a new route cannot forget it; keys
- * are made, used, listed and deleted; rate limits, the audit log, the first start's admin key file,
- * the WebSocket, the offline {@code keys} command and TLS.
+ * API keys (docs/DESIGN.md §11) on the real server: every route of the route table refuses a
+ * request without a key (401) and with a key of another scope (403), so a new route cannot forget
+ * it; keys are made, used, listed and deleted; rate limits, the audit log, the first start's admin
+ * key file, the WebSocket, the offline {@code keys} command and TLS.
  */
 class AuthTest {
   @TempDir Path dir;

@@ -25,12 +25,12 @@ import java.util.Set;
  * events: filter, bucket, group, compute. The model the oracle tests hold the server to; it shares
  * no code with the engine — it reads {@link Event}s and nothing else.
  *
- * <p>The semantics it encodes (README, DESIGN §4): every event counts toward its type's count
- * metric; a numeric property is a field metric counting only the events that carry it; string and
- * boolean properties and {@code source} are dimensions; a filter is AND across keys and OR within
- * one; buckets are whole, the first one holding {@code start}, the last one holding the instant
- * before {@code end}; days and weeks start at local midnight (weeks on Monday) when a zone is
- * given, at UTC midnight otherwise, and a zone changes nothing else.
+ * <p>The semantics it encodes (README, docs/DESIGN.md §4): every event counts toward its type's
+ * count metric; a numeric property is a field metric counting only the events that carry it; string
+ * and boolean properties and {@code source} are dimensions; a filter is AND across keys and OR
+ * within one; buckets are whole, the first one holding {@code start}, the last one holding the
+ * instant before {@code end}; days and weeks start at local midnight (weeks on Monday) when a zone
+ * is given, at UTC midnight otherwise, and a zone changes nothing else.
  *
  * <p>Caps, when given, fold as the catalog documents: a type's dimension values past {@code
  * maxDimensionValues} count as {@value #OTHER}, and its combinations of dimension values past

@@ -12,8 +12,8 @@ import java.util.function.Consumer;
 import java.util.regex.Pattern;
 
 /**
- * Sends the standard workload (DESIGN §9) to a server as NDJSON batches, retrying a batch answered
- * 429, and counts what the server made of it.
+ * Sends the standard workload (docs/DESIGN.md §9) to a server as NDJSON batches, retrying a batch
+ * answered 429, and counts what the server made of it.
  *
  * <p>The workload's clock walks evenly through {@code [from, to)} instead of standing at now, so
  * that minute and hour buckets fill. Its "too far ahead" invalid events are ahead of that clock

@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -31,11 +32,13 @@ import org.rocksdb.ColumnFamilyOptions;
 import org.rocksdb.CompressionType;
 import org.rocksdb.DBOptions;
 import org.rocksdb.DirectSlice;
+import org.rocksdb.Env;
 import org.rocksdb.LRUCache;
 import org.rocksdb.ReadOptions;
 import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.RocksIterator;
+import org.rocksdb.SstFileManager;
 import org.rocksdb.WriteBatch;
 import org.rocksdb.WriteOptions;
 import org.slf4j.Logger;
@@ -243,7 +246,12 @@ public final class RocksRollupStore implements RollupStore {
               .setCreateMissingColumnFamilies(true)
               .setMaxTotalWalSize(MAX_TOTAL_WAL_BYTES)
               .setMaxLogFileSize(INFO_LOG_BYTES)
-              .setKeepLogFileNum(INFO_LOGS_KEPT);
+              .setKeepLogFileNum(INFO_LOGS_KEPT)
+              // With a file manager RocksDB polls for free space after ENOSPC and resumes by
+              // itself;
+              // without one its background error is sticky and every later checkpoint fails until
+              // a restart (RocksJava has no resume()).
+              .setSstFileManager(own(owned, new SstFileManager(Env.getDefault())));
       List<ColumnFamilyDescriptor> families =
           List.of(
               new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, metaOptions),
@@ -444,6 +452,24 @@ public final class RocksRollupStore implements RollupStore {
       return db.get(rows, rowKey(tier, series, bucket));
     } catch (RocksDBException e) {
       throw new IOException("reading tier " + tier + " series " + series + " bucket " + bucket, e);
+    }
+  }
+
+  @Override
+  public List<byte[]> multiGet(int tier, int[] series, long[] buckets, int n) throws IOException {
+    ensureOpen();
+    if (n == 0) {
+      return List.of(); // RocksJava asserts a non-empty key list
+    }
+    List<byte[]> keys = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      keys.add(rowKey(tier, series[i], buckets[i]));
+    }
+    try {
+      // RocksDB batches the lookups: sorted, one pass per SST file, bloom filters first
+      return db.multiGetAsList(Collections.nCopies(n, rows), keys);
+    } catch (RocksDBException e) {
+      throw new IOException("reading " + n + " rows of tier " + tier, e);
     }
   }
 

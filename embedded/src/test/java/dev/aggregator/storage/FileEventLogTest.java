@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.aggregator.event.Event;
+import dev.aggregator.testing.EventArbitraries;
 import dev.aggregator.testing.TestEvents;
 import java.io.IOException;
 import java.io.UncheckedIOException;

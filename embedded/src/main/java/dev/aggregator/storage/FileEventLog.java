@@ -135,24 +135,17 @@ public final class FileEventLog implements EventLog {
     return open(dir, options, fromSequence, replay, (sequence, arrival, hasId, idHash) -> {});
   }
 
-  /** Receives what dedup needs of a record before the replayed ones: its id's hash and arrival. */
-  @FunctionalInterface
-  public interface IdVisitor {
-    /**
-     * @param hasId whether the client gave the event an id
-     * @param idHash {@link dev.aggregator.event.Hashing#hash64(String)} of the id, hashed from the
-     *     record's bytes without making a String (0 without an id)
-     */
-    void visit(long sequence, long arrivalMillis, boolean hasId, long idHash);
-  }
-
   /**
    * Like {@link #open(Path, Options, long, Consumer)}, also handing {@code before} the id and
    * arrival of every record before {@code fromSequence} — records a checkpoint already covers, read
    * only so far as dedup needs them, ~10x cheaper than decoding.
    */
   public static FileEventLog open(
-      Path dir, Options options, long fromSequence, Consumer<LoggedEvent> replay, IdVisitor before)
+      Path dir,
+      Options options,
+      long fromSequence,
+      Consumer<LoggedEvent> replay,
+      EventCodec.IdVisitor before)
       throws IOException {
     Files.createDirectories(dir);
     Recovery recovery = new Recovery(dir, fromSequence, replay, before);
@@ -610,7 +603,7 @@ public final class FileEventLog implements EventLog {
     final Path dir;
     final long fromSequence;
     final Consumer<LoggedEvent> replay;
-    final IdVisitor before;
+    final EventCodec.IdVisitor before;
     final CRC32C crc = new CRC32C();
     final EventProperties.Builder scratch = EventProperties.builder();
     long nextSequence;
@@ -622,7 +615,8 @@ public final class FileEventLog implements EventLog {
     long truncatedBytes;
     int quarantined;
 
-    Recovery(Path dir, long fromSequence, Consumer<LoggedEvent> replay, IdVisitor before) {
+    Recovery(
+        Path dir, long fromSequence, Consumer<LoggedEvent> replay, EventCodec.IdVisitor before) {
       this.dir = dir;
       this.fromSequence = fromSequence;
       this.replay = replay;

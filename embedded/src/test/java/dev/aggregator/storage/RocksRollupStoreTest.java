@@ -54,6 +54,39 @@ class RocksRollupStoreTest {
   }
 
   @Test
+  void multiGetAnswersWhatGetAnswersForEachKeyInOrder() throws IOException {
+    try (RocksRollupStore store = RocksRollupStore.open(dir, ENGINE)) {
+      write(
+          store,
+          b -> {
+            for (int s = 0; s < 50; s++) {
+              b.putRow(1, s, 1_000 + s, bytes("r" + s)); // odd series across partitions below
+              b.putRow(1, s, 900_000 + s, bytes("far" + s));
+            }
+          });
+      int n = 200;
+      int[] series = new int[n];
+      long[] buckets = new long[n];
+      for (int i = 0; i < n; i++) { // present, absent, other partitions, repeated keys
+        series[i] = (i * 7) % 60;
+        buckets[i] = i % 3 == 0 ? 900_000 + series[i] : 1_000 + series[i] + (i % 5 == 0 ? 1 : 0);
+      }
+      List<byte[]> got = store.multiGet(1, series, buckets, n);
+
+      assertThat(got).hasSize(n);
+      int present = 0;
+      for (int i = 0; i < n; i++) {
+        byte[] one = store.get(1, series[i], buckets[i]);
+        assertThat(got.get(i)).as("key %d", i).isEqualTo(one);
+        present += one == null ? 0 : 1;
+      }
+      assertThat(present).as("the keys mix rows and holes").isBetween(50, n - 50);
+      assertThat(store.multiGet(2, series, buckets, n)).as("another tier").containsOnlyNulls();
+      assertThat(store.multiGet(1, series, buckets, 0)).isEmpty();
+    }
+  }
+
+  @Test
   void aLaterPutOverwritesTheRow() throws IOException {
     try (RocksRollupStore store = RocksRollupStore.open(dir, ENGINE)) {
       write(store, b -> b.putRow(0, 1, 5, bytes("old")));

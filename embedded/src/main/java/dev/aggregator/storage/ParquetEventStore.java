@@ -73,7 +73,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Thread-safe: {@link #append} is meant for one aggregation thread; queries may run from any.
  */
-public final class ParquetEventStore implements AutoCloseable {
+public final class ParquetEventStore implements AutoCloseable, RawEvents {
   private static final Logger LOG = LoggerFactory.getLogger(ParquetEventStore.class);
   private static final long DAY_MILLIS = 86_400_000L;
   private static final String STAGING = ".staging";
@@ -85,12 +85,6 @@ public final class ParquetEventStore implements AutoCloseable {
       Pattern.compile("^\\s*with\\s+(?!recursive\\b)", Pattern.CASE_INSENSITIVE);
   private static final Batch STOP = new Batch(List.of(), 0, 0, null);
   private static final Batch WAKE = new Batch(List.of(), 0, 0, null);
-
-  /** Reads a query's result; runs while the store holds the connection and the file snapshot. */
-  @FunctionalInterface
-  public interface ResultHandler<T> {
-    T handle(ResultSet rs) throws SQLException;
-  }
 
   /**
    * The store's size and position.
@@ -379,6 +373,16 @@ public final class ParquetEventStore implements AutoCloseable {
   }
 
   /** The end of the newest day retention dropped; answers before it are not exact. */
+  /**
+   * Whether the writer stopped on an error (a full disk, say): from then on nothing new becomes
+   * visible and raw-event queries are refused, until a restart replays the log from the position
+   * the files cover. (Healing in place needs the log's read side; not built yet.)
+   */
+  public boolean failed() {
+    return failure != null;
+  }
+
+  @Override
   public long horizonMillis() {
     return current.manifest.horizonMillis();
   }
@@ -389,6 +393,7 @@ public final class ParquetEventStore implements AutoCloseable {
    *
    * @return false on timeout or when the store failed
    */
+  @Override
   public boolean awaitVisible(long sequence, long timeoutMillis) throws InterruptedException {
     if (committedSequence() >= sequence) {
       return true;
@@ -425,6 +430,7 @@ public final class ParquetEventStore implements AutoCloseable {
    * it went to {@code extra}). {@code "source"} as a string is the event's own source column: the
    * event's source shadows a property of that name for queries.
    */
+  @Override
   public String column(String key, boolean numeric) {
     if (!numeric && key.equals("source")) {
       return "source";
@@ -438,6 +444,7 @@ public final class ParquetEventStore implements AutoCloseable {
    * {@code startMillis <= time_ms < endMillis}. Every column the registry knows can be referenced;
    * {@code params} bind the caller's {@code ?}s. Cancelled after {@code queryTimeout}.
    */
+  @Override
   public <T> T query(
       String eventType,
       long startMillis,

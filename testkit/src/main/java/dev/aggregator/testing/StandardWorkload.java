@@ -8,8 +8,8 @@ import java.util.SplittableRandom;
 import java.util.function.LongSupplier;
 
 /**
- * The standard workload of DESIGN §9, generated deterministically from a seed and a clock: what the
- * benchmarks, the load generator and volume tests send.
+ * The standard workload of docs/DESIGN.md §9, generated deterministically from a seed and a clock:
+ * what the benchmarks, the load generator and volume tests send.
  *
  * <pre>{@code
  * StandardWorkload w = new StandardWorkload(42, System::currentTimeMillis);
@@ -31,9 +31,9 @@ import java.util.function.LongSupplier;
  *   <li>the rest are 0–2 s behind now: {@link Kind#VALID}
  * </ul>
  *
- * <p>An event is ~215 bytes of JSON; DESIGN §9's ~180 bytes are the same shape without the id and
- * source fields, which every event here carries. Timestamps are RFC 3339 to the second, so decoding
- * gives back exactly {@link Generated#event()}.
+ * <p>An event is ~215 bytes of JSON; docs/DESIGN.md §9's ~180 bytes are the same shape without the
+ * id and source fields, which every event here carries. Timestamps are RFC 3339 to the second, so
+ * decoding gives back exactly {@link Generated#event()}.
  *
  * <p>Fast enough to run beside the server on the same 2 cores: {@link #ndjsonBatch} renders
  * straight into one byte array from pre-encoded pieces, without building an {@link Event} or any

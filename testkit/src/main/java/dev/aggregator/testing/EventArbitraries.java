@@ -1,4 +1,4 @@
-package dev.aggregator.storage;
+package dev.aggregator.testing;
 
 import dev.aggregator.event.Event;
 import dev.aggregator.event.EventProperties;
@@ -9,8 +9,8 @@ import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;
 import net.jqwik.api.Tuple;
 
-/** jqwik generators for events, shared by the storage tests. */
-final class EventArbitraries {
+/** jqwik generators for events, shared by the codec and log tests. */
+public final class EventArbitraries {
   private EventArbitraries() {}
 
   /**
@@ -18,7 +18,7 @@ final class EventArbitraries {
    * and 4-byte UTF-8), sometimes longer than 127 bytes so the length takes two varint bytes. Lone
    * surrogates are left out: UTF-8 cannot hold them.
    */
-  static Arbitrary<String> text(int maxLength) {
+  public static Arbitrary<String> text(int maxLength) {
     Arbitrary<String> ascii = Arbitraries.strings().ascii().ofMaxLength(maxLength);
     Arbitrary<String> unicode =
         Arbitraries.integers()
@@ -43,7 +43,7 @@ final class EventArbitraries {
   }
 
   /** Any double, with the special values (NaN, infinities, -0.0, extremes) made likely. */
-  static Arbitrary<Double> numbers() {
+  public static Arbitrary<Double> numbers() {
     return Arbitraries.oneOf(
         Arbitraries.doubles(),
         Arbitraries.of(
@@ -61,7 +61,7 @@ final class EventArbitraries {
   }
 
   /** Properties of every kind, in any order, at most {@code maxSize} of them. */
-  static Arbitrary<EventProperties> properties(int maxSize, int maxStringLength) {
+  public static Arbitrary<EventProperties> properties(int maxSize, int maxStringLength) {
     Arbitrary<Prop> prop =
         Arbitraries.oneOf(
             Combinators.combine(text(24), text(maxStringLength))
@@ -74,12 +74,12 @@ final class EventArbitraries {
   }
 
   /** Any event: null or present id and userId, any timestamp, Unicode everywhere. */
-  static Arbitrary<Event> events() {
+  public static Arbitrary<Event> events() {
     return events(text(40), 6, 200);
   }
 
   /** Events of a few hundred bytes each, so that tiny log segments fill up quickly. */
-  static Arbitrary<Event> paddedEvents(int minPadding, int maxPadding) {
+  public static Arbitrary<Event> paddedEvents(int minPadding, int maxPadding) {
     // One generated length rather than hundreds of generated characters: generation stays cheap.
     Arbitrary<String> padding =
         Arbitraries.integers().between(minPadding, maxPadding).map(n -> "p".repeat(n));
@@ -117,14 +117,14 @@ final class EventArbitraries {
   }
 
   /** Arrival times: any long, with the common "now-ish" values and the extremes likely. */
-  static Arbitrary<Long> arrivals() {
+  public static Arbitrary<Long> arrivals() {
     return Arbitraries.oneOf(
         Arbitraries.longs(),
         Arbitraries.longs().between(1_700_000_000_000L, 1_800_000_000_000L),
         Arbitraries.of(0L, -1L, Long.MIN_VALUE, Long.MAX_VALUE));
   }
 
-  static String fromCodePoints(List<Integer> codePoints) {
+  public static String fromCodePoints(List<Integer> codePoints) {
     StringBuilder s = new StringBuilder();
     for (int cp : codePoints) {
       s.appendCodePoint(cp);
