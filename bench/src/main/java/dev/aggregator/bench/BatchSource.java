@@ -24,11 +24,13 @@ final class BatchSource implements AutoCloseable {
    * @param batch events per body
    * @param ahead bodies kept ready, at most
    * @param seed seeds the first thread; the others take the following seeds
+   * @param latePer100k late events per 100,000
    */
-  BatchSource(int threads, int batch, int ahead, long seed) {
+  BatchSource(int threads, int batch, int ahead, long seed, int latePer100k) {
     this.ready = new ArrayBlockingQueue<>(ahead);
     for (int i = 0; i < threads; i++) {
-      StandardWorkload workload = new StandardWorkload(seed + i, System::currentTimeMillis);
+      StandardWorkload workload =
+          new StandardWorkload(seed + i, System::currentTimeMillis, latePer100k);
       Thread t = new Thread(() -> generate(workload, batch), "generator-" + i);
       t.setDaemon(true);
       this.threads.add(t);

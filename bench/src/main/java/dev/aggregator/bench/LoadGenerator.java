@@ -136,7 +136,8 @@ public final class LoadGenerator {
             options.generators(),
             options.batch(),
             2 * options.connections() + 2 * options.generators(),
-            options.seed());
+            options.seed(),
+            options.latePer100k());
     try {
       FreshnessProbe probe =
           new FreshnessProbe(

@@ -19,6 +19,7 @@ import java.util.concurrent.ThreadLocalRandom;
  * @param markerEvery how often to send a freshness marker; zero sends none
  * @param generators threads generating request bodies
  * @param seed the workload's seed; client ids derive from it, so it is random unless given
+ * @param latePercent the share of events behind the lateness allowance, in percent
  */
 record LoadOptions(
     String host,
@@ -31,7 +32,8 @@ record LoadOptions(
     double rate,
     Duration markerEvery,
     int generators,
-    long seed) {
+    long seed,
+    double latePercent) {
 
   static final String USAGE =
       """
@@ -48,6 +50,8 @@ record LoadOptions(
         --generators N        threads generating bodies (default 1)
         --seed N              workload seed (default random: client ids must not repeat
                               across runs, the server remembers them for 24 h)
+        --late P              percent of events 65 s-10 min behind now (default 1; late
+                              events cost more to aggregate: the benchmarks run 1 and 50)
       """;
 
   static LoadOptions parse(String[] args) {
@@ -60,6 +64,7 @@ record LoadOptions(
     Duration markerEvery = Duration.ofMillis(100);
     int generators = 1;
     long seed = ThreadLocalRandom.current().nextLong();
+    double late = 1;
     for (int i = 0; i < args.length; i++) {
       String flag = args[i];
       String value;
@@ -82,6 +87,7 @@ record LoadOptions(
         case "--marker-every" -> markerEvery = duration(flag, value);
         case "--generators" -> generators = positive(flag, value);
         case "--seed" -> seed = number(flag, value);
+        case "--late" -> late = percent(flag, value);
         default -> throw new IllegalArgumentException("unknown option " + flag);
       }
     }
@@ -109,7 +115,25 @@ record LoadOptions(
         rate,
         markerEvery,
         generators,
-        seed);
+        seed,
+        late);
+  }
+
+  /** The late share per 100,000 events, as the workload takes it. */
+  int latePer100k() {
+    return (int) Math.round(latePercent * 1_000);
+  }
+
+  private static double percent(String flag, String value) {
+    try {
+      double p = Double.parseDouble(value);
+      if (p >= 0 && p <= 98) {
+        return p;
+      }
+    } catch (NumberFormatException e) {
+      // reported below
+    }
+    throw new IllegalArgumentException(flag + " must be a percentage from 0 to 98, got " + value);
   }
 
   boolean openLoop() {

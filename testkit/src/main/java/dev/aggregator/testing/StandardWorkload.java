@@ -114,8 +114,14 @@ public final class StandardWorkload {
   // Kind draws out of 100,000.
   private static final int DUPLICATE_BELOW = 1_000;
   private static final int INVALID_BELOW = 1_500;
-  private static final int LATE_BELOW = 2_500;
-  private static final int HISTORICAL_BELOW = 2_600;
+
+  /** The default share of late events, per 100,000 draws (1 %). */
+  public static final int DEFAULT_LATE_PER_100K = 1_000;
+
+  private static final int HISTORICAL_PER_100K = 100;
+
+  private final int lateBelow;
+  private final int historicalBelow;
 
   private static final long SECOND = 1_000L;
   private static final long MINUTE = 60 * SECOND;
@@ -193,6 +199,20 @@ public final class StandardWorkload {
    * @param clockMillis "now" in epoch ms, read once per event
    */
   public StandardWorkload(long seed, LongSupplier clockMillis) {
+    this(seed, clockMillis, DEFAULT_LATE_PER_100K);
+  }
+
+  /**
+   * As above, with {@code latePer100k} of every 100,000 events late instead of 1,000 (the
+   * benchmarks' "half of the events late" is 50,000); duplicates, invalid and historical events
+   * keep their shares, valid ones make up the rest.
+   */
+  public StandardWorkload(long seed, LongSupplier clockMillis, int latePer100k) {
+    if (latePer100k < 0 || latePer100k > 100_000 - INVALID_BELOW - HISTORICAL_PER_100K) {
+      throw new IllegalArgumentException("latePer100k out of range: " + latePer100k);
+    }
+    this.lateBelow = INVALID_BELOW + latePer100k;
+    this.historicalBelow = lateBelow + HISTORICAL_PER_100K;
     this.random = new SplittableRandom(seed);
     this.clock = clockMillis;
     this.idPrefix = idPrefix(seed);
@@ -238,7 +258,7 @@ public final class StandardWorkload {
         recall(below(historySize));
         return Kind.DUPLICATE;
       }
-      r = HISTORICAL_BELOW; // nothing to retry yet: a valid event
+      r = historicalBelow; // nothing to retry yet: a valid event
     }
     id = nextId++;
     type = TYPE_BY_DRAW[below(1 << 16)];
@@ -255,10 +275,10 @@ public final class StandardWorkload {
       kind = Kind.INVALID;
       invalidKind = below(4);
       ts = invalidKind == 3 ? now + 6 * MINUTE + random.nextLong(54 * MINUTE) : now;
-    } else if (r < LATE_BELOW) {
+    } else if (r < lateBelow) {
       kind = Kind.LATE;
       ts = now - 65 * SECOND - random.nextLong(535 * SECOND);
-    } else if (r < HISTORICAL_BELOW) {
+    } else if (r < historicalBelow) {
       kind = Kind.HISTORICAL;
       ts = now - 2 * DAY - random.nextLong(178 * DAY);
     } else {
