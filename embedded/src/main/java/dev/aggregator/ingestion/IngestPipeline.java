@@ -80,6 +80,16 @@ public final class IngestPipeline {
   }
 
   /**
+   * Whether {@code n} more events would fit in flight now: checked before a body is decoded, so an
+   * overloaded server answers 429 without spending a decode on a batch it would refuse anyway
+   * (under a closed-loop load, most of the event loops' time went to such decodes). {@link #submit}
+   * still decides; this only answers early.
+   */
+  public boolean hasRoomFor(long n) {
+    return inFlight.get() + n <= maxInFlight;
+  }
+
+  /**
    * Logs {@code events} durably; null if the pipeline is full (the caller answers 429).
    *
    * <p>The future fails if the log cannot make the events durable; nothing is acknowledged then.

@@ -47,8 +47,8 @@ final class IngestHandlers {
       malformed(ctx, body, e);
       return;
     }
-    count(decoded);
     if (!decoded.rejections().isEmpty()) {
+      count(decoded);
       deadLetter(decoded.rejections());
       Http.error(ctx, 400, "invalid_event", "the event is invalid", details(decoded.errors()));
       return;
@@ -57,6 +57,7 @@ final class IngestHandlers {
     submit(
         ctx,
         decoded.events(),
+        () -> count(decoded),
         r -> {
           Map<String, Object> out = new LinkedHashMap<>();
           out.put("id", r.idOf(0, event));
@@ -71,9 +72,16 @@ final class IngestHandlers {
     if (body == null) {
       return;
     }
+    BodyFormat format = format(ctx);
+    IngestPipeline pipeline = agg.pipeline();
+    if (!pipeline.hasRoomFor(format == BodyFormat.NDJSON ? lines(body) : 1)) {
+      // Refused before decoding: nothing of the request is kept, counted or dead-lettered.
+      Http.overloaded(ctx, pipeline.inFlight(), pipeline.maxInFlight());
+      return;
+    }
     DecodedBatch decoded;
     try {
-      decoded = agg.decoder().decodeBatch(body, format(ctx), HTTP_SOURCE);
+      decoded = agg.decoder().decodeBatch(body, format, HTTP_SOURCE);
     } catch (MalformedBodyException e) {
       malformed(ctx, body, e);
       return;
@@ -81,17 +89,43 @@ final class IngestHandlers {
       Http.error(ctx, 413, "batch_too_large", e.getMessage());
       return;
     }
-    count(decoded);
-    deadLetter(decoded.rejections());
     DecodedBatch batch = decoded;
     if (batch.events().isEmpty()) {
+      count(decoded);
+      deadLetter(decoded.rejections());
       Http.json(ctx, 200, batchResponse(0, 0, batch));
       return;
     }
+    // The rejections are counted and dead-lettered once the pipeline has taken the valid events:
+    // a batch answered 429 is retried whole, and its invalid events must not be recorded twice.
     submit(
         ctx,
         batch.events(),
+        () -> {
+          count(decoded);
+          deadLetter(decoded.rejections());
+        },
         r -> Http.json(ctx, 200, batchResponse(r.accepted(), r.duplicates(), batch)));
+  }
+
+  /**
+   * The non-empty lines of an NDJSON body: at least the permits its valid events will take, at most
+   * one more per invalid line. One pass over bytes already in memory (~30 µs for 1,000 events).
+   */
+  static long lines(byte[] body) {
+    long n = 0;
+    boolean content = false;
+    for (byte b : body) {
+      if (b == '\n') {
+        if (content) {
+          n++;
+        }
+        content = false;
+      } else if (b != '\r' && b != ' ' && b != '\t') {
+        content = true;
+      }
+    }
+    return content ? n + 1 : n;
   }
 
   private static Map<String, Object> batchResponse(int accepted, int duplicates, DecodedBatch b) {
@@ -107,6 +141,7 @@ final class IngestHandlers {
   private void submit(
       RoutingContext ctx,
       List<Event> events,
+      Runnable taken,
       java.util.function.Consumer<IngestPipeline.IngestResult> respond) {
     IngestPipeline pipeline = agg.pipeline();
     CompletableFuture<IngestPipeline.IngestResult> done = pipeline.submit(events);
@@ -114,6 +149,7 @@ final class IngestHandlers {
       Http.overloaded(ctx, pipeline.inFlight(), pipeline.maxInFlight());
       return;
     }
+    taken.run();
     Context context = Vertx.currentContext();
     done.whenComplete(
         (result, failure) ->

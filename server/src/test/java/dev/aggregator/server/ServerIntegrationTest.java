@@ -569,6 +569,14 @@ class ServerIntegrationTest {
       assertThat(health.get("status").asText()).isEqualTo("degraded");
       assertThat(health.get("degraded").get(0).asText())
           .isEqualTo("the pipeline is over 80% full (maxInFlight)");
+
+      // A refused batch is refused whole, before decoding: its invalid line is not dead-lettered
+      // (the client retries the batch, and would otherwise have it recorded twice).
+      String mixed = "{\"eventType\":\"bad type!\"}\n" + TestEvents.SEED_SAMPLE;
+      var refusedBatch = client.post("/api/events/batch", "application/x-ndjson", mixed);
+      assertThat(refusedBatch.status()).isEqualTo(429);
+      assertThat(refusedBatch.json().get("error").asText()).isEqualTo("overloaded");
+      assertThat(client.get("/api/events/deadletters").json().get("total").asLong()).isZero();
     } finally {
       release.countDown();
       reader.join();
