@@ -70,6 +70,9 @@ public final class Aggregator implements AutoCloseable {
   private final Checkpointer checkpointer;
   private final Alerts alerts;
 
+  /** Threads updating shards 1..n-1 of each batch beside the aggregation thread; null for one. */
+  private final java.util.concurrent.ExecutorService shardHelpers;
+
   private Aggregator(EngineConfig config, LongSupplier clock) throws IOException {
     this.config = config;
     this.clock = clock;
@@ -77,6 +80,8 @@ public final class Aggregator implements AutoCloseable {
         new DeadLetterLog(config.dataDir().resolve("deadletters"), config.deadLetterCapacity());
     this.store =
         RocksRollupStore.open(config.dataDir().resolve("rollups"), partitions(config.tiers()));
+    int shards = config.effectiveAggregationThreads();
+    this.shardHelpers = shards == 1 ? null : shardHelpers(shards - 1);
     this.rollups =
         new RollupEngine(
             config.tiers(),
@@ -86,7 +91,9 @@ public final class Aggregator implements AutoCloseable {
                 ? config.maxMemoryBytes()
                 : RollupEngine.defaultMemoryBytes(),
             config.lateness(),
-            store);
+            store,
+            shards,
+            shardHelpers);
     this.dedup = new Deduplicator(config.dedupWindow(), config.dedupMaxIds());
     this.rawEvents =
         ParquetEventStore.open(config.dataDir().resolve("events"), config.eventStore());
@@ -350,6 +357,17 @@ public final class Aggregator implements AutoCloseable {
     return buckets;
   }
 
+  private static java.util.concurrent.ExecutorService shardHelpers(int threads) {
+    java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger(1);
+    return java.util.concurrent.Executors.newFixedThreadPool(
+        threads,
+        r -> {
+          Thread t = new Thread(r, "aggregator-shard-" + n.getAndIncrement());
+          t.setDaemon(true);
+          return t;
+        });
+  }
+
   /**
    * Stops intake, lets aggregation finish what is durable, writes a last checkpoint (so the next
    * start replays nothing) and closes files.
@@ -365,6 +383,9 @@ public final class Aggregator implements AutoCloseable {
       LOG.warn("closing the event store failed; the next start replays its tail from the log", e);
     }
     checkpointer.close();
+    if (shardHelpers != null) {
+      shardHelpers.shutdown(); // idle: the aggregation thread, their only caller, has stopped
+    }
     store.close();
     deadLetters.close();
   }

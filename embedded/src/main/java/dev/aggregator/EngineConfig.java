@@ -10,7 +10,12 @@ import java.util.List;
 
 /**
  * Everything the embedded engine needs to know; the server fills it from flags, environment and its
- * config file.
+ * config file. The defaults live in one place, {@link Builder}:
+ *
+ * <pre>{@code
+ * EngineConfig config = EngineConfig.builder(Path.of("data")).maxInFlight(50_000).build();
+ * EngineConfig other = config.toBuilder().lateness(Duration.ofMinutes(5)).build();
+ * }</pre>
  *
  * @param dataDir where the event log, the rollup store and the dead letters live
  * @param limits the event contract's size and time limits
@@ -21,6 +26,8 @@ import java.util.List;
  * @param maxMemoryBytes estimated heap those rows may take with their sketches, 0 for a quarter of
  *     the heap; half of it calls a checkpoint early, all of it holds aggregation back until one is
  *     done
+ * @param aggregationThreads threads updating rollup rows in parallel, each owning the series of one
+ *     shard; 0 for one per core (at most {@value #MAX_AGGREGATION_THREADS})
  * @param lateness how far behind the newest event time an event counts as late
  * @param dedupWindow how long a client id is remembered
  * @param dedupMaxIds client ids remembered at most
@@ -43,6 +50,7 @@ public record EngineConfig(
     CatalogLimits catalog,
     long maxMemoryRows,
     long maxMemoryBytes,
+    int aggregationThreads,
     Duration lateness,
     Duration dedupWindow,
     long dedupMaxIds,
@@ -57,27 +65,41 @@ public record EngineConfig(
     ParquetEventStore.Options eventStore,
     dev.aggregator.ingestion.Privacy privacy) {
 
+  /** The most threads {@code aggregationThreads = 0} picks. */
+  public static final int MAX_AGGREGATION_THREADS = 8;
+
+  /** Every setting at its default. */
   public static EngineConfig defaults(Path dataDir) {
-    return new EngineConfig(
-        dataDir,
-        IngestLimits.defaults(),
-        Tier.DEFAULTS,
-        CatalogLimits.defaults(),
-        2_000_000,
-        0,
-        Duration.ofMinutes(1),
-        Duration.ofHours(24),
-        5_000_000,
-        200_000,
-        10_000,
-        64L << 20,
-        11_000,
-        Duration.ofSeconds(10),
-        8L << 30,
-        "",
-        10_000,
-        ParquetEventStore.Options.defaults(),
-        dev.aggregator.ingestion.Privacy.none());
+    return builder(dataDir).build();
+  }
+
+  public static Builder builder(Path dataDir) {
+    return new Builder(dataDir);
+  }
+
+  /** A builder holding this configuration's values. */
+  public Builder toBuilder() {
+    Builder b = new Builder(dataDir);
+    b.limits = limits;
+    b.tiers = tiers;
+    b.catalog = catalog;
+    b.maxMemoryRows = maxMemoryRows;
+    b.maxMemoryBytes = maxMemoryBytes;
+    b.aggregationThreads = aggregationThreads;
+    b.lateness = lateness;
+    b.dedupWindow = dedupWindow;
+    b.dedupMaxIds = dedupMaxIds;
+    b.maxInFlight = maxInFlight;
+    b.deadLetterCapacity = deadLetterCapacity;
+    b.segmentBytes = segmentBytes;
+    b.maxQueryPoints = maxQueryPoints;
+    b.checkpointInterval = checkpointInterval;
+    b.walRetentionBytes = walRetentionBytes;
+    b.webhookAllow = webhookAllow;
+    b.maxAlerts = maxAlerts;
+    b.eventStore = eventStore;
+    b.privacy = privacy;
+    return b;
   }
 
   public EngineConfig {
@@ -89,166 +111,191 @@ public record EngineConfig(
               + limits.maxBatchEvents()
               + "), or a full batch could never be accepted");
     }
+    if (aggregationThreads < 0 || aggregationThreads > 64) {
+      throw new IllegalArgumentException(
+          "aggregationThreads must be 0 (one per core) to 64, got " + aggregationThreads);
+    }
+  }
+
+  /** The aggregation threads to run: {@code aggregationThreads}, or one per core for 0. */
+  public int effectiveAggregationThreads() {
+    return aggregationThreads > 0
+        ? aggregationThreads
+        : Math.min(Runtime.getRuntime().availableProcessors(), MAX_AGGREGATION_THREADS);
   }
 
   public EngineConfig withEventStore(ParquetEventStore.Options eventStore) {
-    return new EngineConfig(
-        dataDir,
-        limits,
-        tiers,
-        catalog,
-        maxMemoryRows,
-        maxMemoryBytes,
-        lateness,
-        dedupWindow,
-        dedupMaxIds,
-        maxInFlight,
-        deadLetterCapacity,
-        segmentBytes,
-        maxQueryPoints,
-        checkpointInterval,
-        walRetentionBytes,
-        webhookAllow,
-        maxAlerts,
-        eventStore,
-        privacy);
+    return toBuilder().eventStore(eventStore).build();
   }
 
   public EngineConfig withPrivacy(dev.aggregator.ingestion.Privacy privacy) {
-    return new EngineConfig(
-        dataDir,
-        limits,
-        tiers,
-        catalog,
-        maxMemoryRows,
-        maxMemoryBytes,
-        lateness,
-        dedupWindow,
-        dedupMaxIds,
-        maxInFlight,
-        deadLetterCapacity,
-        segmentBytes,
-        maxQueryPoints,
-        checkpointInterval,
-        walRetentionBytes,
-        webhookAllow,
-        maxAlerts,
-        eventStore,
-        privacy);
+    return toBuilder().privacy(privacy).build();
   }
 
   public EngineConfig withTiers(List<Tier> tiers) {
-    return new EngineConfig(
-        dataDir,
-        limits,
-        tiers,
-        catalog,
-        maxMemoryRows,
-        maxMemoryBytes,
-        lateness,
-        dedupWindow,
-        dedupMaxIds,
-        maxInFlight,
-        deadLetterCapacity,
-        segmentBytes,
-        maxQueryPoints,
-        checkpointInterval,
-        walRetentionBytes,
-        webhookAllow,
-        maxAlerts,
-        eventStore,
-        privacy);
+    return toBuilder().tiers(tiers).build();
   }
 
   public EngineConfig withCatalog(CatalogLimits catalog) {
-    return new EngineConfig(
-        dataDir,
-        limits,
-        tiers,
-        catalog,
-        maxMemoryRows,
-        maxMemoryBytes,
-        lateness,
-        dedupWindow,
-        dedupMaxIds,
-        maxInFlight,
-        deadLetterCapacity,
-        segmentBytes,
-        maxQueryPoints,
-        checkpointInterval,
-        walRetentionBytes,
-        webhookAllow,
-        maxAlerts,
-        eventStore,
-        privacy);
+    return toBuilder().catalog(catalog).build();
   }
 
   public EngineConfig withCheckpointInterval(Duration checkpointInterval) {
-    return new EngineConfig(
-        dataDir,
-        limits,
-        tiers,
-        catalog,
-        maxMemoryRows,
-        maxMemoryBytes,
-        lateness,
-        dedupWindow,
-        dedupMaxIds,
-        maxInFlight,
-        deadLetterCapacity,
-        segmentBytes,
-        maxQueryPoints,
-        checkpointInterval,
-        walRetentionBytes,
-        webhookAllow,
-        maxAlerts,
-        eventStore,
-        privacy);
+    return toBuilder().checkpointInterval(checkpointInterval).build();
   }
 
   public EngineConfig withSegmentBytes(long segmentBytes) {
-    return new EngineConfig(
-        dataDir,
-        limits,
-        tiers,
-        catalog,
-        maxMemoryRows,
-        maxMemoryBytes,
-        lateness,
-        dedupWindow,
-        dedupMaxIds,
-        maxInFlight,
-        deadLetterCapacity,
-        segmentBytes,
-        maxQueryPoints,
-        checkpointInterval,
-        walRetentionBytes,
-        webhookAllow,
-        maxAlerts,
-        eventStore,
-        privacy);
+    return toBuilder().segmentBytes(segmentBytes).build();
   }
 
   public EngineConfig withWebhookAllow(String webhookAllow) {
-    return new EngineConfig(
-        dataDir,
-        limits,
-        tiers,
-        catalog,
-        maxMemoryRows,
-        maxMemoryBytes,
-        lateness,
-        dedupWindow,
-        dedupMaxIds,
-        maxInFlight,
-        deadLetterCapacity,
-        segmentBytes,
-        maxQueryPoints,
-        checkpointInterval,
-        walRetentionBytes,
-        webhookAllow,
-        maxAlerts,
-        eventStore,
-        privacy);
+    return toBuilder().webhookAllow(webhookAllow).build();
+  }
+
+  /** Builds an {@link EngineConfig}; its field initialisers are the defaults. */
+  public static final class Builder {
+    private final Path dataDir;
+    private IngestLimits limits = IngestLimits.defaults();
+    private List<Tier> tiers = Tier.DEFAULTS;
+    private CatalogLimits catalog = CatalogLimits.defaults();
+    private long maxMemoryRows = 2_000_000;
+    private long maxMemoryBytes = 0;
+    private int aggregationThreads = 0;
+    private Duration lateness = Duration.ofMinutes(1);
+    private Duration dedupWindow = Duration.ofHours(24);
+    private long dedupMaxIds = 5_000_000;
+    private long maxInFlight = 200_000;
+    private int deadLetterCapacity = 10_000;
+    private long segmentBytes = 64L << 20;
+    private int maxQueryPoints = 11_000;
+    private Duration checkpointInterval = Duration.ofSeconds(10);
+    private long walRetentionBytes = 8L << 30;
+    private String webhookAllow = "";
+    private int maxAlerts = 10_000;
+    private ParquetEventStore.Options eventStore = ParquetEventStore.Options.defaults();
+    private dev.aggregator.ingestion.Privacy privacy = dev.aggregator.ingestion.Privacy.none();
+
+    private Builder(Path dataDir) {
+      this.dataDir = dataDir;
+    }
+
+    public Builder limits(IngestLimits limits) {
+      this.limits = limits;
+      return this;
+    }
+
+    public Builder tiers(List<Tier> tiers) {
+      this.tiers = tiers;
+      return this;
+    }
+
+    public Builder catalog(CatalogLimits catalog) {
+      this.catalog = catalog;
+      return this;
+    }
+
+    public Builder maxMemoryRows(long maxMemoryRows) {
+      this.maxMemoryRows = maxMemoryRows;
+      return this;
+    }
+
+    public Builder maxMemoryBytes(long maxMemoryBytes) {
+      this.maxMemoryBytes = maxMemoryBytes;
+      return this;
+    }
+
+    public Builder aggregationThreads(int aggregationThreads) {
+      this.aggregationThreads = aggregationThreads;
+      return this;
+    }
+
+    public Builder lateness(Duration lateness) {
+      this.lateness = lateness;
+      return this;
+    }
+
+    public Builder dedupWindow(Duration dedupWindow) {
+      this.dedupWindow = dedupWindow;
+      return this;
+    }
+
+    public Builder dedupMaxIds(long dedupMaxIds) {
+      this.dedupMaxIds = dedupMaxIds;
+      return this;
+    }
+
+    public Builder maxInFlight(long maxInFlight) {
+      this.maxInFlight = maxInFlight;
+      return this;
+    }
+
+    public Builder deadLetterCapacity(int deadLetterCapacity) {
+      this.deadLetterCapacity = deadLetterCapacity;
+      return this;
+    }
+
+    public Builder segmentBytes(long segmentBytes) {
+      this.segmentBytes = segmentBytes;
+      return this;
+    }
+
+    public Builder maxQueryPoints(int maxQueryPoints) {
+      this.maxQueryPoints = maxQueryPoints;
+      return this;
+    }
+
+    public Builder checkpointInterval(Duration checkpointInterval) {
+      this.checkpointInterval = checkpointInterval;
+      return this;
+    }
+
+    public Builder walRetentionBytes(long walRetentionBytes) {
+      this.walRetentionBytes = walRetentionBytes;
+      return this;
+    }
+
+    public Builder webhookAllow(String webhookAllow) {
+      this.webhookAllow = webhookAllow;
+      return this;
+    }
+
+    public Builder maxAlerts(int maxAlerts) {
+      this.maxAlerts = maxAlerts;
+      return this;
+    }
+
+    public Builder eventStore(ParquetEventStore.Options eventStore) {
+      this.eventStore = eventStore;
+      return this;
+    }
+
+    public Builder privacy(dev.aggregator.ingestion.Privacy privacy) {
+      this.privacy = privacy;
+      return this;
+    }
+
+    public EngineConfig build() {
+      return new EngineConfig(
+          dataDir,
+          limits,
+          tiers,
+          catalog,
+          maxMemoryRows,
+          maxMemoryBytes,
+          aggregationThreads,
+          lateness,
+          dedupWindow,
+          dedupMaxIds,
+          maxInFlight,
+          deadLetterCapacity,
+          segmentBytes,
+          maxQueryPoints,
+          checkpointInterval,
+          walRetentionBytes,
+          webhookAllow,
+          maxAlerts,
+          eventStore,
+          privacy);
+    }
   }
 }

@@ -1,17 +1,15 @@
 package dev.aggregator.aggregation;
 
 import dev.aggregator.event.Event;
-import dev.aggregator.event.EventProperties;
-import dev.aggregator.event.Hashing;
-import dev.aggregator.event.PropertyKind;
 import dev.aggregator.storage.RollupStore;
 import dev.aggregator.storage.StoreBatch;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
@@ -89,7 +87,18 @@ public final class RollupEngine implements RollupSource {
   /** Tiers whose rows are rolled up from the finest full tier's at each checkpoint. */
   private final boolean[] derived;
 
-  private RowTable[] active;
+  /**
+   * Shards of the rows: series {@code s} lives in shard {@code s % shards} (see RollupAccumulator).
+   */
+  private final int shards;
+
+  /** Runs shards 1..n-1 of each batch while the aggregation thread runs shard 0; null for one. */
+  private final Executor helpers;
+
+  private final RollupAccumulator accumulator;
+
+  /** The rows changed since the last checkpoint, by shard, then tier. */
+  private RowTable[][] active;
 
   /**
    * What queries read besides the active rows: the rows being checkpointed and the store as of when
@@ -100,13 +109,13 @@ public final class RollupEngine implements RollupSource {
   private volatile View view = new View(null, null);
 
   private static final class View {
-    final RowTable[] frozen;
+    final RowTable[][] frozen;
     final RollupStore.Snapshot snapshot;
     private final AtomicInteger readers = new AtomicInteger();
     private volatile boolean retired;
     private final AtomicBoolean released = new AtomicBoolean();
 
-    View(RowTable[] frozen, RollupStore.Snapshot snapshot) {
+    View(RowTable[][] frozen, RollupStore.Snapshot snapshot) {
       this.frozen = frozen;
       this.snapshot = snapshot;
     }
@@ -136,13 +145,6 @@ public final class RollupEngine implements RollupSource {
   private long checkpointSequence = -1;
   private long appliedSequence = -1;
 
-  // Per-event scratch, owned by the writer.
-  private final int[] tuple;
-  private final int[] combination;
-  private int[] seriesScratch = new int[16];
-  private int[] fieldIndexes = new int[16];
-  private double[] fieldValues = new double[16];
-
   /**
    * @param tiers the resolutions kept, finest first
    * @param maxMemoryRows rows held in memory between checkpoints, at most; without a store, events
@@ -161,6 +163,32 @@ public final class RollupEngine implements RollupSource {
       long maxMemoryBytes,
       Duration lateness,
       RollupStore store) {
+    this(tiers, limits, maxMemoryRows, maxMemoryBytes, lateness, store, 1, null);
+  }
+
+  /**
+   * As above, with the rows in {@code shards} shards whose per-event updates run in parallel: the
+   * caller's thread resolves each batch against the catalog and updates shard 0, {@code helpers}
+   * update the others meanwhile (docs/DESIGN.md §3).
+   *
+   * @param shards how many; 1 updates every row on the caller's thread
+   * @param helpers runs the other shards' updates, with at least {@code shards - 1} threads; null
+   *     when {@code shards} is 1
+   */
+  public RollupEngine(
+      List<Tier> tiers,
+      CatalogLimits limits,
+      long maxMemoryRows,
+      long maxMemoryBytes,
+      Duration lateness,
+      RollupStore store,
+      int shards,
+      Executor helpers) {
+    if (shards < 1 || (shards > 1 && helpers == null)) {
+      throw new IllegalArgumentException("shards must be 1, or more with helpers: " + shards);
+    }
+    this.shards = shards;
+    this.helpers = helpers;
     this.tiers = List.copyOf(tiers);
     this.catalog = new Catalog(limits);
     this.maxMemoryRows = maxMemoryRows;
@@ -177,8 +205,7 @@ public final class RollupEngine implements RollupSource {
               && t.resolution().millis() % this.tiers.get(finestFull).resolution().millis() == 0;
     }
     this.active = newTables();
-    this.tuple = new int[limits.maxDimensions() + 1];
-    this.combination = new int[limits.maxDimensions() + 1];
+    this.accumulator = new RollupAccumulator(this.tiers, catalog, finestFull, derived);
     if (store != null) {
       load();
     }
@@ -238,12 +265,19 @@ public final class RollupEngine implements RollupSource {
     return derived[i];
   }
 
-  private RowTable[] newTables() {
-    RowTable[] tables = new RowTable[tiers.size()];
-    for (int i = 0; i < tables.length; i++) {
-      tables[i] = new RowTable(1024, i == finestFull);
+  private RowTable[][] newTables() {
+    RowTable[][] tables = new RowTable[shards][tiers.size()];
+    for (RowTable[] shard : tables) {
+      for (int i = 0; i < shard.length; i++) {
+        shard[i] = new RowTable(1024, i == finestFull);
+      }
     }
     return tables;
+  }
+
+  /** How many shards the rows are kept in. */
+  public int shards() {
+    return shards;
   }
 
   /** Applies a batch with no log position (tests, benchmarks). */
@@ -268,188 +302,93 @@ public final class RollupEngine implements RollupSource {
       for (int i = 0; i < cutoffs.length; i++) {
         cutoffs[i] = tiers.get(i).cutoff(nowMillis);
       }
+      Outcome[] outcomes = resolve(events);
+      updateRows(outcomes);
       for (int i = 0; i < events.size(); i++) {
-        Event e = events.get(i);
-        Outcome outcome;
-        try {
-          outcome = applyOne(e);
-        } catch (RuntimeException ex) {
-          // One event's failure (a bug) must not take its batch with it.
-          org.slf4j.LoggerFactory.getLogger(RollupEngine.class)
-              .error("aggregating an event of type {} failed", e.eventType(), ex);
-          outcome = Outcome.FAILED;
-        }
-        sink.accept(i, e, outcome);
+        sink.accept(i, events.get(i), outcomes[i]);
       }
     } finally {
+      accumulator.clear();
       lock.writeLock().unlock();
     }
     activeBytesSeen = activeBytes(); // after each batch: health and the next batch's budget check
   }
 
-  private Outcome applyOne(Event e) {
-    long ts = e.timestamp();
-    int covering = 0;
-    for (int i = 0; i < cutoffs.length; i++) {
-      if (ts >= cutoffs[i]) {
-        covering |= 1 << i;
-      }
-    }
-    if (covering == 0) {
-      return Outcome.EXPIRED;
-    }
-    if (store == null && memoryRows() + rowsNeeded(covering, e) > maxMemoryRows) {
-      return Outcome.FAILED;
-    }
-    EventSchema schema = catalog.schemaFor(e.eventType());
-    if (schema == null || catalog.seriesCount() >= RowTable.MAX_SERIES - 2) {
-      return Outcome.FAILED;
-    }
-    int seriesCount = seriesOf(schema, e);
-    int[] series = seriesScratch;
-    int fields = fieldsOf(schema, e.properties());
-    boolean hasUser = e.userId() != null;
-    long userHash = hasUser ? Hashing.hash64(e.userId()) : 0;
-    // Coarser full tiers are rolled up from the finest one at checkpoints; an event updates them
-    // directly only when the finest one does not cover its time any more.
-    boolean finestCovers = finestFull >= 0 && (covering & (1 << finestFull)) != 0;
-    for (int i = 0; i < cutoffs.length; i++) {
-      if ((covering & (1 << i)) == 0 || (derived[i] && finestCovers)) {
-        continue;
-      }
-      Tier tier = tiers.get(i);
-      long bucket = tier.resolution().bucketIndex(ts);
-      RowTable table = active[i];
-      boolean sketches = !tier.totalsOnly();
-      table
-          .getOrCreate(RowTable.key(schema.totalSeries, bucket))
-          .add(fieldIndexes, fieldValues, fields, sketches, sketches && hasUser, userHash);
-      if (!tier.totalsOnly()) {
-        // Value sketches (percentiles) only in the total: a KLL update per field per row was the
-        // largest per-event cost of the marginals (BENCHMARKS.md), and a filtered percentile is
-        // exact from the raw events.
-        for (int k = 0; k < seriesCount; k++) {
-          table
-              .getOrCreate(RowTable.key(series[k], bucket))
-              .add(fieldIndexes, fieldValues, fields, false, hasUser, userHash);
-        }
-      }
-    }
-    schema.events++;
-    schema.firstSeen = Math.min(schema.firstSeen, ts);
-    schema.lastSeen = Math.max(schema.lastSeen, ts);
-    catalog.touched(schema);
-    boolean late = watermark != Long.MIN_VALUE && ts < watermark - latenessMillis;
-    watermark = Math.max(watermark, ts);
-    return late ? Outcome.LATE : Outcome.AGGREGATED;
-  }
-
-  /**
-   * Rows an event may add: its total in every covering tier; in full ones, a marginal per dimension
-   * and a series per declared combination, at most.
-   */
-  private int rowsNeeded(int covering, Event e) {
-    int full = 2 + e.properties().size() + catalog.limits().combinations().size();
-    int n = 0;
-    for (int i = 0; i < cutoffs.length; i++) {
-      if ((covering & (1 << i)) != 0) {
-        n += tiers.get(i).totalsOnly() ? 1 : full;
-      }
-    }
-    return n;
-  }
-
-  /**
-   * Fills {@link #seriesScratch} with the series the event updates besides its type's total: the
-   * marginal series of each dimension value it carries (its source and string/boolean properties)
-   * and the series of each declared combination whose values it all carries; returns how many.
-   */
-  private int seriesOf(EventSchema schema, Event e) {
-    Arrays.fill(tuple, 0, tuple.length, EventSchema.ABSENT);
-    int length = 0;
-    int carried = 0;
-    int d = catalog.dimension(schema, SOURCE);
-    if (d >= 0) {
-      tuple[d] = catalog.valueCode(schema, d, e.source());
-      length = Math.max(length, d + 1);
-      carried++;
-    }
-    EventProperties p = e.properties();
-    for (int i = 0; i < p.size(); i++) {
-      PropertyKind kind = p.kind(i);
-      if (kind == PropertyKind.NUMBER || p.key(i).equals(SOURCE)) {
-        continue; // numbers are fields; the event's own source shadows a property of that name
-      }
-      d = catalog.dimension(schema, p.key(i));
-      if (d >= 0 && tuple[d] == EventSchema.ABSENT) { // a repeated key counts once
-        tuple[d] = catalog.valueCode(schema, d, p.string(i));
-        length = Math.max(length, d + 1);
-        carried++;
-      }
-    }
-    if (carried < schema.dimensions.size()) {
-      for (int k = 0; k < schema.dimensions.size(); k++) {
-        if (k >= length || tuple[k] == EventSchema.ABSENT) {
-          catalog.markSparse(schema, k);
-        }
-      }
-    }
-    int n = 0;
-    for (int k = 0; k < length; k++) {
-      if (tuple[k] > 0) { // code 0: past the dimension's cap, in no series
-        n = push(n, Catalog.marginal(schema, k, tuple[k]));
-      }
-    }
-    if (schema.combinationShapes.length > 0) {
-      for (long shape : schema.combinationShapes) {
-        int len = 64 - Long.numberOfLeadingZeros(shape);
-        boolean complete = true;
-        for (int k = 0; k < len; k++) {
-          boolean in = (shape & (1L << k)) != 0;
-          int code = in && k < length ? tuple[k] : EventSchema.ABSENT;
-          if (in && code <= 0) {
-            complete = false;
-            break;
+  /** The catalog phase, on the caller's thread: each event's outcome, its row updates noted. */
+  private Outcome[] resolve(List<Event> events) {
+    Outcome[] outcomes = new Outcome[events.size()];
+    long rowsInMemory = store == null ? memoryRows() : 0;
+    for (int i = 0; i < events.size(); i++) {
+      Event e = events.get(i);
+      Outcome outcome;
+      try {
+        int covering = RollupAccumulator.covering(e.timestamp(), cutoffs);
+        int needed = store == null && covering != 0 ? accumulator.rowsNeeded(covering, e) : 0;
+        if (store == null && covering != 0 && rowsInMemory + needed > maxMemoryRows) {
+          outcome = Outcome.FAILED;
+        } else {
+          long lateBefore =
+              watermark == Long.MIN_VALUE ? Long.MIN_VALUE : watermark - latenessMillis;
+          outcome = accumulator.add(e, covering, lateBefore);
+          if (outcome == Outcome.AGGREGATED || outcome == Outcome.LATE) {
+            rowsInMemory += needed; // at most: the rows this batch adds are not in the tables yet
+            watermark = Math.max(watermark, e.timestamp());
           }
-          combination[k] = code;
         }
-        int id = complete ? catalog.combination(schema, shape, combination, len) : -1;
-        if (id >= 0) {
-          n = push(n, id);
-        }
+      } catch (RuntimeException ex) {
+        // One event's failure (a bug) must not take its batch with it.
+        org.slf4j.LoggerFactory.getLogger(RollupEngine.class)
+            .error("aggregating an event of type {} failed", e.eventType(), ex);
+        outcome = Outcome.FAILED;
       }
+      outcomes[i] = outcome;
     }
-    return n;
+    return outcomes;
   }
 
-  private int push(int n, int series) {
-    if (n == seriesScratch.length) {
-      seriesScratch = Arrays.copyOf(seriesScratch, n * 2);
+  /**
+   * The row phase: every shard applies the batch's noted updates to its own tables, shard 0 on this
+   * thread and the others on the helpers, and this thread waits for all of them (the write lock is
+   * held throughout, so a query sees all of a batch or none of it).
+   */
+  private void updateRows(Outcome[] outcomes) {
+    if (accumulator.size() == 0) {
+      return;
     }
-    seriesScratch[n] = series;
-    return n + 1;
+    if (shards == 1) {
+      markFailed(outcomes, accumulator.applyTo(active[0], 0, 1));
+      return;
+    }
+    List<CompletableFuture<int[]>> others = new java.util.ArrayList<>(shards - 1);
+    for (int s = 1; s < shards; s++) {
+      RowTable[] tables = active[s];
+      int shard = s;
+      others.add(
+          CompletableFuture.supplyAsync(() -> accumulator.applyTo(tables, shard, shards), helpers));
+    }
+    markFailed(outcomes, accumulator.applyTo(active[0], 0, shards));
+    for (CompletableFuture<int[]> f : others) {
+      markFailed(outcomes, f.join());
+    }
   }
 
-  /** Fills the field scratch arrays with the event's numeric properties; returns how many. */
-  private int fieldsOf(EventSchema schema, EventProperties p) {
-    int n = 0;
-    for (int i = 0; i < p.size(); i++) {
-      if (p.kind(i) != PropertyKind.NUMBER) {
-        continue;
-      }
-      int f = catalog.field(schema, p.key(i));
-      if (f < 0) {
-        continue;
-      }
-      if (n == fieldIndexes.length) {
-        fieldIndexes = Arrays.copyOf(fieldIndexes, n * 2);
-        fieldValues = Arrays.copyOf(fieldValues, n * 2);
-      }
-      fieldIndexes[n] = f;
-      fieldValues[n] = p.number(i);
-      n++;
+  /** Events whose row updates failed in some shard (a bug, logged) count as failed. */
+  private void markFailed(Outcome[] outcomes, int[] failedNoted) {
+    if (failedNoted == null) {
+      return;
     }
-    return n;
+    // Noted indexes count only the events that reached the row phase, in batch order.
+    int noted = -1;
+    int next = 0;
+    for (int i = 0; i < outcomes.length && next < failedNoted.length; i++) {
+      if (outcomes[i] == Outcome.AGGREGATED || outcomes[i] == Outcome.LATE) {
+        noted++;
+        if (noted == failedNoted[next]) {
+          outcomes[i] = Outcome.FAILED;
+          next++;
+        }
+      }
+    }
   }
 
   /** Series allocated so far (read without the lock: for health). */
@@ -459,13 +398,14 @@ public final class RollupEngine implements RollupSource {
 
   /** Rows held in memory (active and frozen). */
   public long memoryRows() {
+    RowTable[][] f = view.frozen;
+    return rows(active) + (f == null ? 0 : rows(f));
+  }
+
+  private static long rows(RowTable[][] tables) {
     long n = 0;
-    for (RowTable t : active) {
-      n += t.size();
-    }
-    RowTable[] f = view.frozen;
-    if (f != null) {
-      for (RowTable t : f) {
+    for (RowTable[] shard : tables) {
+      for (RowTable t : shard) {
         n += t.size();
       }
     }
@@ -477,11 +417,7 @@ public final class RollupEngine implements RollupSource {
     if (store == null) {
       return false;
     }
-    long n = 0;
-    for (RowTable t : active) {
-      n += t.size();
-    }
-    return n >= maxMemoryRows / 2 || activeBytesSeen >= maxMemoryBytes / 2;
+    return rows(active) >= maxMemoryRows / 2 || activeBytesSeen >= maxMemoryBytes / 2;
   }
 
   /**
@@ -502,9 +438,15 @@ public final class RollupEngine implements RollupSource {
    * under the write lock: the tables' arrays are replaced as they grow.
    */
   private long activeBytes() {
+    return estimatedBytes(active);
+  }
+
+  private static long estimatedBytes(RowTable[][] tables) {
     long n = 0;
-    for (RowTable t : active) {
-      n += t.estimatedBytes();
+    for (RowTable[] shard : tables) {
+      for (RowTable t : shard) {
+        n += t.estimatedBytes();
+      }
     }
     return n;
   }
@@ -553,7 +495,7 @@ public final class RollupEngine implements RollupSource {
       return false;
     }
     long sequence;
-    RowTable[] toFlush;
+    RowTable[][] toFlush;
     List<byte[]> journal;
     Map<String, byte[]> stats;
     long mark;
@@ -564,11 +506,7 @@ public final class RollupEngine implements RollupSource {
         return false; // nothing applied since the last one
       }
       toFlush = active;
-      long bytes = 0;
-      for (RowTable t : toFlush) {
-        bytes += t.estimatedBytes();
-      }
-      frozenBytes = bytes;
+      frozenBytes = estimatedBytes(toFlush);
       activeBytesSeen = 0;
       active = newTables();
       publish(new View(toFlush, store.snapshot()));
@@ -586,11 +524,13 @@ public final class RollupEngine implements RollupSource {
       for (Map.Entry<String, byte[]> s : stats.entrySet()) {
         batch.putMeta(META_STATS + s.getKey(), s.getValue());
       }
-      RowTable[] toWrite = rolledUp(toFlush);
-      for (int t = 0; t < toWrite.length; t++) {
-        MergeChunk chunk = new MergeChunk(t, batch);
-        toWrite[t].forEach(chunk::add);
-        chunk.flush();
+      for (RowTable[] shard : toFlush) { // shards hold disjoint series: each key is written once
+        RowTable[] toWrite = rolledUp(shard);
+        for (int t = 0; t < toWrite.length; t++) {
+          MergeChunk chunk = new MergeChunk(t, batch);
+          toWrite[t].forEach(chunk::add);
+          chunk.flush();
+        }
       }
       batch.putMeta(META_FORMAT, new byte[] {2});
       batch.putMeta(
@@ -611,9 +551,11 @@ public final class RollupEngine implements RollupSource {
       try {
         journalSequence = journalStart;
         catalog.requeue(journal, stats);
-        for (int t = 0; t < toFlush.length; t++) {
-          RowTable into = active[t];
-          toFlush[t].forEach((key, row) -> into.getOrCreate(key).merge(row));
+        for (int s = 0; s < shards; s++) {
+          for (int t = 0; t < tiers.size(); t++) {
+            RowTable into = active[s][t];
+            toFlush[s][t].forEach((key, row) -> into.getOrCreate(key).merge(row));
+          }
         }
         publish(new View(null, null));
         frozenBytes = 0;
@@ -679,9 +621,9 @@ public final class RollupEngine implements RollupSource {
   }
 
   /**
-   * The frozen rows to write: as frozen for the finest and totals tiers; for each derived tier, its
-   * own frozen rows (historical events) plus the finest tier's rolled up. New tables: the frozen
-   * ones stay exactly as queries see them until the commit.
+   * One shard's frozen rows to write: as frozen for the finest and totals tiers; for each derived
+   * tier, its own frozen rows (historical events) plus the finest tier's rolled up. New tables: the
+   * frozen ones stay exactly as queries see them until the commit.
    */
   private RowTable[] rolledUp(RowTable[] frozen) {
     RowTable[] out = frozen.clone();
@@ -743,7 +685,9 @@ public final class RollupEngine implements RollupSource {
       for (int i = 0; i < tiers.size(); i++) {
         Tier tier = tiers.get(i);
         if (!tier.keepsForever()) {
-          active[i].removeBefore(tier.resolution().bucketIndex(tier.cutoff(nowMillis)));
+          for (RowTable[] shard : active) {
+            shard[i].removeBefore(tier.resolution().bucketIndex(tier.cutoff(nowMillis)));
+          }
         }
       }
     } finally {
@@ -796,10 +740,10 @@ public final class RollupEngine implements RollupSource {
   }
 
   private final class Reader implements RollupReader {
-    private final RowTable[] frozenView;
+    private final RowTable[][] frozenView;
     private final RollupStore.Snapshot snapshot;
 
-    Reader(RowTable[] frozenView, RollupStore.Snapshot snapshot) {
+    Reader(RowTable[][] frozenView, RollupStore.Snapshot snapshot) {
       this.frozenView = frozenView;
       this.snapshot = snapshot;
     }
@@ -835,11 +779,13 @@ public final class RollupEngine implements RollupSource {
           throw new UncheckedIOException(e);
         }
       }
-      RowTable[] f = frozenView;
+      int shard = RollupAccumulator.shardOf(series, shards); // the only one holding its rows
+      RowTable[] f = frozenView == null ? null : frozenView[shard];
+      RowTable[] a = active[shard];
       if (f != null) {
         visit(f[tier], series, fromBucket, toBucket, sink);
       }
-      visit(active[tier], series, fromBucket, toBucket, sink);
+      visit(a[tier], series, fromBucket, toBucket, sink);
       if (derived[tier]) {
         // What the finest tier holds in memory is not rolled up yet: roll it up here.
         long ratio =
@@ -847,7 +793,7 @@ public final class RollupEngine implements RollupSource {
         if (f != null) {
           rollUp(f[finestFull], series, ratio, fromBucket, toBucket, sink);
         }
-        rollUp(active[finestFull], series, ratio, fromBucket, toBucket, sink);
+        rollUp(a[finestFull], series, ratio, fromBucket, toBucket, sink);
       }
     }
 

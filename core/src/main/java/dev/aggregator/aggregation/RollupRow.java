@@ -49,19 +49,20 @@ public final class RollupRow {
   /**
    * Counts one event.
    *
-   * @param fieldIndexes the fields it carries ({@code fieldIndexes[0..fieldCount)})
+   * @param fieldIndexes the fields it carries ({@code fieldIndexes[from..from + fieldCount)})
    * @param values whether to feed the fields' value sketches (percentiles)
    * @param users whether to feed the user sketch with {@code userHash}
    */
   void add(
       int[] fieldIndexes,
       double[] fieldValues,
+      int from,
       int fieldCount,
       boolean values,
       boolean users,
       long userHash) {
     count++;
-    for (int i = 0; i < fieldCount; i++) {
+    for (int i = from, end = from + fieldCount; i < end; i++) {
       fieldFor(fieldIndexes[i]).add(fieldValues[i], values);
     }
     if (users) {

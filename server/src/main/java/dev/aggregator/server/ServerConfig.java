@@ -138,39 +138,42 @@ public record ServerConfig(
     EngineConfig engine;
     try {
       engine =
-          new EngineConfig(
-              Path.of(v.get(Setting.DATA_DIR)),
-              limits,
-              tiers(v),
-              new CatalogLimits(
-                  intIn(v, Setting.MAX_EVENT_TYPES, 1, 10_000_000),
-                  intIn(v, Setting.MAX_DIMENSIONS, 0, 64),
-                  intIn(v, Setting.MAX_DIMENSION_VALUES, 1, 10_000_000),
-                  intIn(v, Setting.MAX_SERIES_PER_EVENT_TYPE, 1, 100_000_000),
-                  intIn(v, Setting.MAX_FIELDS, 0, 100_000),
-                  longIn(v, Setting.MAX_DIMENSION_VALUE_BYTES, 1, 1L << 40),
-                  longIn(v, Setting.MAX_CATALOG_BYTES, 1 << 20, 1L << 40),
-                  CatalogLimits.parseCombinations(v.get(Setting.ROLLUPS))),
-              longIn(v, Setting.MAX_MEMORY_ROWS, 1_000, Long.MAX_VALUE),
-              longIn(v, Setting.MAX_MEMORY_BYTES, 0, Long.MAX_VALUE),
-              duration(v, Setting.LATENESS),
-              duration(v, Setting.DEDUP_WINDOW),
-              longIn(v, Setting.DEDUP_MAX_IDS, 1, Long.MAX_VALUE),
-              longIn(v, Setting.MAX_IN_FLIGHT, 1, Long.MAX_VALUE),
-              intIn(v, Setting.DEAD_LETTER_CAPACITY, 1, 10_000_000),
-              longIn(v, Setting.WAL_SEGMENT_BYTES, 1 << 16, 1L << 40),
-              intIn(v, Setting.MAX_QUERY_POINTS, 1, 10_000_000),
-              duration(v, Setting.CHECKPOINT_INTERVAL),
-              longIn(v, Setting.WAL_RETENTION_BYTES, 0, Long.MAX_VALUE),
-              webhookAllow(v),
-              intIn(v, Setting.MAX_ALERTS, 0, 1_000_000),
-              ParquetEventStore.Options.defaults()
-                  .withRetention(
-                      v.get(Setting.EVENT_RETENTION).strip().equals("forever")
-                          ? null
-                          : duration(v, Setting.EVENT_RETENTION),
-                      longIn(v, Setting.EVENT_DISK_BUDGET, 0, Long.MAX_VALUE)),
-              privacy(v));
+          EngineConfig.builder(Path.of(v.get(Setting.DATA_DIR)))
+              .limits(limits)
+              .tiers(tiers(v))
+              .catalog(
+                  new CatalogLimits(
+                      intIn(v, Setting.MAX_EVENT_TYPES, 1, 10_000_000),
+                      intIn(v, Setting.MAX_DIMENSIONS, 0, 64),
+                      intIn(v, Setting.MAX_DIMENSION_VALUES, 1, 10_000_000),
+                      intIn(v, Setting.MAX_SERIES_PER_EVENT_TYPE, 1, 100_000_000),
+                      intIn(v, Setting.MAX_FIELDS, 0, 100_000),
+                      longIn(v, Setting.MAX_DIMENSION_VALUE_BYTES, 1, 1L << 40),
+                      longIn(v, Setting.MAX_CATALOG_BYTES, 1 << 20, 1L << 40),
+                      CatalogLimits.parseCombinations(v.get(Setting.ROLLUPS))))
+              .maxMemoryRows(longIn(v, Setting.MAX_MEMORY_ROWS, 1_000, Long.MAX_VALUE))
+              .maxMemoryBytes(longIn(v, Setting.MAX_MEMORY_BYTES, 0, Long.MAX_VALUE))
+              .aggregationThreads(intIn(v, Setting.AGGREGATION_THREADS, 0, 64))
+              .lateness(duration(v, Setting.LATENESS))
+              .dedupWindow(duration(v, Setting.DEDUP_WINDOW))
+              .dedupMaxIds(longIn(v, Setting.DEDUP_MAX_IDS, 1, Long.MAX_VALUE))
+              .maxInFlight(longIn(v, Setting.MAX_IN_FLIGHT, 1, Long.MAX_VALUE))
+              .deadLetterCapacity(intIn(v, Setting.DEAD_LETTER_CAPACITY, 1, 10_000_000))
+              .segmentBytes(longIn(v, Setting.WAL_SEGMENT_BYTES, 1 << 16, 1L << 40))
+              .maxQueryPoints(intIn(v, Setting.MAX_QUERY_POINTS, 1, 10_000_000))
+              .checkpointInterval(duration(v, Setting.CHECKPOINT_INTERVAL))
+              .walRetentionBytes(longIn(v, Setting.WAL_RETENTION_BYTES, 0, Long.MAX_VALUE))
+              .webhookAllow(webhookAllow(v))
+              .maxAlerts(intIn(v, Setting.MAX_ALERTS, 0, 1_000_000))
+              .eventStore(
+                  ParquetEventStore.Options.defaults()
+                      .withRetention(
+                          v.get(Setting.EVENT_RETENTION).strip().equals("forever")
+                              ? null
+                              : duration(v, Setting.EVENT_RETENTION),
+                          longIn(v, Setting.EVENT_DISK_BUDGET, 0, Long.MAX_VALUE)))
+              .privacy(privacy(v))
+              .build();
     } catch (IllegalArgumentException e) {
       throw new ConfigException(e.getMessage());
     }

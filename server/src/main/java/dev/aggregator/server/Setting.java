@@ -33,6 +33,11 @@ enum Setting {
       "Heap those rows may take with their sketches (estimated), 0 for a quarter of -Xmx; half of it"
           + " calls a checkpoint early, all of it holds aggregation (and so ingestion: 429) back until"
           + " one is done"),
+  AGGREGATION_THREADS(
+      "aggregationThreads",
+      "0",
+      "Threads updating rollup rows in parallel, each owning the series of one shard; 0 for one per"
+          + " core (at most 8)"),
   CHECKPOINT_INTERVAL(
       "checkpointInterval",
       "10s",

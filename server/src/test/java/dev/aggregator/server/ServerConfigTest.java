@@ -26,6 +26,27 @@ class ServerConfigTest {
   }
 
   @Test
+  void theServersDefaultsAreTheEnginesDefaults() throws Exception {
+    // Two tables of defaults (the settings' strings and EngineConfig's builder) must not drift.
+    ServerConfig c = ServerConfig.load(new String[0], Map.of());
+    assertThat(c.engine())
+        .usingRecursiveComparison()
+        .ignoringFields("privacy.macs") // a per-thread cache of MACs, not a setting
+        .isEqualTo(dev.aggregator.EngineConfig.defaults(Path.of("./data")));
+  }
+
+  @Test
+  void aggregationThreadsAreASettingAndZeroMeansOnePerCore() throws Exception {
+    ServerConfig c = ServerConfig.load(new String[] {"--aggregation-threads", "3"}, Map.of());
+    assertThat(c.engine().effectiveAggregationThreads()).isEqualTo(3);
+    assertThat(ServerConfig.load(new String[0], Map.of()).engine().effectiveAggregationThreads())
+        .isEqualTo(Math.min(Runtime.getRuntime().availableProcessors(), 8));
+    assertThatThrownBy(
+            () -> ServerConfig.load(new String[] {"--aggregation-threads", "65"}, Map.of()))
+        .hasMessageContaining("aggregationThreads");
+  }
+
+  @Test
   void flagsWinOverEnvironmentWhichWinsOverTheConfigFile() throws Exception {
     Path file = dir.resolve("aggregator.properties");
     Files.writeString(file, "port=7000\nhost=0.0.0.0\nlateness=2m\n");
