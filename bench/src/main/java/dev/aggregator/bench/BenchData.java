@@ -25,7 +25,13 @@ final class BenchData {
 
   /** The first {@code n} events of the workload whose kind is in {@code kinds}. */
   static List<Generated> generate(int n, long seed, long nowMillis, Set<Kind> kinds) {
-    StandardWorkload workload = new StandardWorkload(seed, () -> nowMillis);
+    return generate(n, seed, nowMillis, kinds, StandardWorkload.DEFAULT_LATE_PER_100K);
+  }
+
+  /** As above, with {@code latePer100k} late events per 100,000. */
+  static List<Generated> generate(
+      int n, long seed, long nowMillis, Set<Kind> kinds, int latePer100k) {
+    StandardWorkload workload = new StandardWorkload(seed, () -> nowMillis, latePer100k);
     List<Generated> out = new ArrayList<>(n);
     while (out.size() < n) {
       Generated g = workload.next();
@@ -38,8 +44,13 @@ final class BenchData {
 
   /** {@code n} events as the log and the rollups see them (valid, late and historical). */
   static List<Event> accepted(int n, long seed, long nowMillis) {
+    return accepted(n, seed, nowMillis, StandardWorkload.DEFAULT_LATE_PER_100K);
+  }
+
+  /** As above, with {@code latePer100k} late events per 100,000. */
+  static List<Event> accepted(int n, long seed, long nowMillis, int latePer100k) {
     List<Event> events = new ArrayList<>(n);
-    for (Generated g : generate(n, seed, nowMillis, ACCEPTED)) {
+    for (Generated g : generate(n, seed, nowMillis, ACCEPTED, latePer100k)) {
       events.add(g.event());
     }
     return List.copyOf(events);
