@@ -28,8 +28,10 @@ import java.util.function.Function;
  * Out-of-order, late and historical events need nothing special: an event adds to the bucket its
  * timestamp names, whenever it arrives.
  *
- * <p>One writer (the aggregation thread) applies batches under the write lock; queries read under
- * the read lock ({@link #read}); a checkpoint's store I/O runs outside both.
+ * <p>One writer (the aggregation thread) applies batches under the write lock: it resolves each
+ * event against the catalog ({@link RollupAccumulator#add}), then the rows' shards, keyed by
+ * series, are updated in parallel, shard 0 on the writer and the others on helper threads. Queries
+ * read under the read lock ({@link #read}); a checkpoint's store I/O runs outside both.
  *
  * <pre>{@code
  * RollupEngine engine = new RollupEngine(Tier.DEFAULTS, CatalogLimits.defaults(), 10_000_000,
@@ -169,7 +171,7 @@ public final class RollupEngine implements RollupSource {
   /**
    * As above, with the rows in {@code shards} shards whose per-event updates run in parallel: the
    * caller's thread resolves each batch against the catalog and updates shard 0, {@code helpers}
-   * update the others meanwhile (docs/DESIGN.md §3).
+   * update the others meanwhile (docs/DESIGN.md §1, "Parallel aggregation").
    *
    * @param shards how many; 1 updates every row on the caller's thread
    * @param helpers runs the other shards' updates, with at least {@code shards - 1} threads; null
