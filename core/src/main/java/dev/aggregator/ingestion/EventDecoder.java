@@ -312,7 +312,7 @@ public final class EventDecoder {
       switch (name) {
         case "id" -> {
           if (r.first(name, p)) {
-            r.id = readId(p, r);
+            r.id = readText(p, r, ID);
           }
         }
         case "eventType" -> {
@@ -322,7 +322,7 @@ public final class EventDecoder {
         }
         case "userId" -> {
           if (r.first(name, p)) {
-            r.userId = readUserId(p, r);
+            r.userId = readText(p, r, USER_ID);
           }
         }
         case "timestamp" -> {
@@ -332,7 +332,7 @@ public final class EventDecoder {
         }
         case "source" -> {
           if (r.first(name, p)) {
-            r.source = readSource(p, r);
+            r.source = readText(p, r, SOURCE);
           }
         }
         case "properties" -> {
@@ -381,28 +381,51 @@ public final class EventDecoder {
             r.properties.build()));
   }
 
-  private static String readId(JsonParser p, RecordReader r) throws IOException {
-    String id;
-    if (p.currentToken() == JsonToken.VALUE_STRING) {
-      id = p.getText().strip();
-    } else if (p.currentToken() == JsonToken.VALUE_NUMBER_INT) {
-      id = p.getText();
-    } else if (p.currentToken() == JsonToken.VALUE_NULL) {
+  /**
+   * The rule of a free-text top-level field: a string (stripped), or an integer kept as its decimal
+   * text where SDKs send numbers; null or absent means none; never a lone surrogate; at most {@code
+   * maxChars} characters.
+   *
+   * @param emptyError the error for an empty string, or null if empty means none
+   */
+  private record TextField(String name, boolean integers, int maxChars, String emptyError) {}
+
+  private static final TextField ID =
+      new TextField(
+          "id",
+          true,
+          IngestLimits.MAX_ID_CHARS,
+          "must not be empty; omit it to let the server assign one");
+
+  /** Numeric user ids are common in SDKs; they are kept as their decimal text. */
+  private static final TextField USER_ID =
+      new TextField("userId", true, IngestLimits.MAX_USER_ID_CHARS, null);
+
+  private static final TextField SOURCE =
+      new TextField("source", false, IngestLimits.MAX_SOURCE_CHARS, null);
+
+  private static String readText(JsonParser p, RecordReader r, TextField f) throws IOException {
+    String text;
+    JsonToken t = p.currentToken();
+    if (t == JsonToken.VALUE_STRING) {
+      text = p.getText().strip();
+    } else if (t == JsonToken.VALUE_NUMBER_INT && f.integers()) {
+      text = p.getText();
+    } else if (t == JsonToken.VALUE_NULL) {
       return null;
     } else {
-      return r.error("id", "must be a string, got " + describeAndSkip(p));
+      return r.error(f.name(), "must be a string, got " + describeAndSkip(p));
     }
-    if (id.isEmpty()) {
-      return r.error("id", "must not be empty; omit it to let the server assign one");
+    if (text.isEmpty()) {
+      return f.emptyError() == null ? null : r.error(f.name(), f.emptyError());
     }
-    if (hasLoneSurrogate(id)) {
-      return r.error("id", NOT_UNICODE);
+    if (hasLoneSurrogate(text)) {
+      return r.error(f.name(), NOT_UNICODE);
     }
-    if (id.length() > IngestLimits.MAX_ID_CHARS) {
-      return r.error(
-          "id", "is " + id.length() + " characters; at most " + IngestLimits.MAX_ID_CHARS);
+    if (text.length() > f.maxChars()) {
+      return r.error(f.name(), "is " + text.length() + " characters; at most " + f.maxChars());
     }
-    return id;
+    return text;
   }
 
   private static String readEventType(JsonParser p, RecordReader r) throws IOException {
@@ -443,28 +466,6 @@ public final class EventDecoder {
         || c == '-';
   }
 
-  private static String readUserId(JsonParser p, RecordReader r) throws IOException {
-    String user;
-    if (p.currentToken() == JsonToken.VALUE_STRING) {
-      user = p.getText().strip();
-    } else if (p.currentToken() == JsonToken.VALUE_NUMBER_INT) {
-      user = p.getText(); // numeric ids are common in SDKs; kept as their decimal text
-    } else if (p.currentToken() == JsonToken.VALUE_NULL) {
-      return null;
-    } else {
-      return r.error("userId", "must be a string, got " + describeAndSkip(p));
-    }
-    if (hasLoneSurrogate(user)) {
-      return r.error("userId", NOT_UNICODE);
-    }
-    if (user.length() > IngestLimits.MAX_USER_ID_CHARS) {
-      return r.error(
-          "userId",
-          "is " + user.length() + " characters; at most " + IngestLimits.MAX_USER_ID_CHARS);
-    }
-    return user.isEmpty() ? null : user;
-  }
-
   private Long readTimestamp(JsonParser p, RecordReader r) throws IOException {
     long millis;
     JsonToken t = p.currentToken();
@@ -503,25 +504,6 @@ public final class EventDecoder {
               + " ahead of the server's clock");
     }
     return millis;
-  }
-
-  private static String readSource(JsonParser p, RecordReader r) throws IOException {
-    if (p.currentToken() == JsonToken.VALUE_NULL) {
-      return null;
-    }
-    if (p.currentToken() != JsonToken.VALUE_STRING) {
-      return r.error("source", "must be a string, got " + describeAndSkip(p));
-    }
-    String source = p.getText().strip();
-    if (hasLoneSurrogate(source)) {
-      return r.error("source", NOT_UNICODE);
-    }
-    if (source.length() > IngestLimits.MAX_SOURCE_CHARS) {
-      return r.error(
-          "source",
-          "is " + source.length() + " characters; at most " + IngestLimits.MAX_SOURCE_CHARS);
-    }
-    return source.isEmpty() ? null : source;
   }
 
   private static void readProperties(JsonParser p, RecordReader r) throws IOException {
