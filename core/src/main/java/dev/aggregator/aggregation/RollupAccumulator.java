@@ -22,8 +22,9 @@ import java.util.List;
  *
  * <pre>{@code
  * RollupAccumulator acc = new RollupAccumulator(tiers, catalog);
- * for (Event e : batch) {
- *   outcome = acc.add(e, cutoffs, watermark - lateness);
+ * for (int i = 0; i < batch.size(); i++) {
+ *   Event e = batch.get(i);
+ *   outcome = acc.add(i, e, covering(e.timestamp(), cutoffs), watermark - lateness);
  * }
  * acc.applyTo(tablesOfShard0, 0, 2);  // on one thread
  * acc.applyTo(tablesOfShard1, 1, 2);  // on another, meanwhile
@@ -46,6 +47,7 @@ final class RollupAccumulator {
   // The batch's noted updates: event i updates tiers tierMask[i] at time[i], series total[i] and
   // series[seriesStart[i]..seriesStart[i + 1]), with fields [fieldStart[i]..fieldStart[i + 1]).
   private int count;
+  private int[] batchIndex = new int[1024];
   private int[] tierMask = new int[1024];
   private long[] time = new long[1024];
   private long[] user = new long[1024];
@@ -106,10 +108,11 @@ final class RollupAccumulator {
    * Resolves {@code e} and notes its row updates (none unless the outcome is AGGREGATED or LATE);
    * updates its type's statistics in the catalog.
    *
+   * @param index its index in the batch, which {@link #applyTo} reports failures by
    * @param covering the tiers that cover its time ({@link #covering})
    * @param lateBefore event times below it are late (the watermark minus the lateness allowance)
    */
-  Outcome add(Event e, int covering, long lateBefore) {
+  Outcome add(int index, Event e, int covering, long lateBefore) {
     if (covering == 0) {
       return Outcome.EXPIRED;
     }
@@ -132,6 +135,7 @@ final class RollupAccumulator {
         mask &= ~(1 << t);
       }
     }
+    batchIndex[i] = index;
     tierMask[i] = mask;
     time[i] = ts;
     hasUser[i] = e.userId() != null;
@@ -149,8 +153,8 @@ final class RollupAccumulator {
 
   /**
    * Applies the noted updates of shard {@code shard} of {@code shards} to {@code tables} (that
-   * shard's table per tier). Returns the indexes of events whose update failed (a bug, logged by
-   * the caller), or null if none did.
+   * shard's table per tier). Returns the batch indexes of events whose update failed (a bug, logged
+   * here), or null if none did.
    */
   int[] applyTo(RowTable[] tables, int shard, int shards) {
     int[] failed = null;
@@ -166,7 +170,7 @@ final class RollupAccumulator {
         } else if (failures == failed.length) {
           failed = Arrays.copyOf(failed, failures * 2);
         }
-        failed[failures++] = i;
+        failed[failures++] = batchIndex[i];
       }
     }
     return failed == null ? null : Arrays.copyOf(failed, failures);
@@ -217,6 +221,7 @@ final class RollupAccumulator {
   private void ensureEvents(int n) {
     if (n > tierMask.length) {
       int c = Math.max(n, tierMask.length * 2);
+      batchIndex = Arrays.copyOf(batchIndex, c);
       tierMask = Arrays.copyOf(tierMask, c);
       time = Arrays.copyOf(time, c);
       user = Arrays.copyOf(user, c);

@@ -277,11 +277,6 @@ public final class RollupEngine implements RollupSource {
     return tables;
   }
 
-  /** How many shards the rows are kept in. */
-  public int shards() {
-    return shards;
-  }
-
   /** Applies a batch with no log position (tests, benchmarks). */
   public void apply(List<Event> events, long nowMillis, OutcomeSink sink) {
     apply(events, -1, nowMillis, sink);
@@ -331,7 +326,7 @@ public final class RollupEngine implements RollupSource {
         } else {
           long lateBefore =
               watermark == Long.MIN_VALUE ? Long.MIN_VALUE : watermark - latenessMillis;
-          outcome = accumulator.add(e, covering, lateBefore);
+          outcome = accumulator.add(i, e, covering, lateBefore);
           if (outcome == Outcome.AGGREGATED || outcome == Outcome.LATE) {
             rowsInMemory += needed; // at most: the rows this batch adds are not in the tables yet
             watermark = Math.max(watermark, e.timestamp());
@@ -375,20 +370,10 @@ public final class RollupEngine implements RollupSource {
   }
 
   /** Events whose row updates failed in some shard (a bug, logged) count as failed. */
-  private void markFailed(Outcome[] outcomes, int[] failedNoted) {
-    if (failedNoted == null) {
-      return;
-    }
-    // Noted indexes count only the events that reached the row phase, in batch order.
-    int noted = -1;
-    int next = 0;
-    for (int i = 0; i < outcomes.length && next < failedNoted.length; i++) {
-      if (outcomes[i] == Outcome.AGGREGATED || outcomes[i] == Outcome.LATE) {
-        noted++;
-        if (noted == failedNoted[next]) {
-          outcomes[i] = Outcome.FAILED;
-          next++;
-        }
+  private static void markFailed(Outcome[] outcomes, int[] failed) {
+    if (failed != null) {
+      for (int i : failed) {
+        outcomes[i] = Outcome.FAILED;
       }
     }
   }
