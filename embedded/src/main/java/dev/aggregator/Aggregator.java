@@ -110,7 +110,7 @@ public final class Aggregator implements AutoCloseable {
             new FileEventLog.Options(config.segmentBytes(), 8 << 20),
             Math.min(checkpointed, rawEvents.committedSequence()) + 1,
             logged -> {
-              if (logged.event().id() != null) {
+              if (logged.event().id() != null && !logged.assignedId()) {
                 dedup.markIfNew(Hashing.hash64(logged.event().id()), logged.arrivalMillis());
               }
               if (logged.sequence() <= checkpointed) {

@@ -6,15 +6,16 @@ import dev.aggregator.event.Hashing;
 import dev.aggregator.event.PropertyKind;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.UUID;
 
 /**
  * The binary payload of one log record: an event and the time it arrived.
  *
  * <pre>
  * byte    version (1)
- * byte    flags: 1 = has id, 2 = has userId
+ * byte    flags: 1 = has id, 2 = has userId, 4 = the id is the server's (a UUID)
  * long    timestamp (epoch ms)      long arrival (epoch ms)
- * string  eventType  [string id]  [string userId]  string source
+ * string  eventType  [string id | 2 longs UUID]  [string userId]  string source
  * varint  property count, then per property: string key, byte kind, value
  *         (STRING, BOOLEAN: string; NUMBER: 8-byte IEEE double)
  * string  = varint byte length + UTF-8
@@ -28,17 +29,37 @@ public final class EventCodec {
   private static final int HAS_ID = 1;
   private static final int HAS_USER = 2;
 
+  /** With HAS_ID: the id is one the server assigned ({@code EventIds}), held as 16 bytes. */
+  private static final int ASSIGNED_ID = 4;
+
   private EventCodec() {}
 
-  /** Appends {@code event} to {@code out} as one framed record. */
+  /** Appends {@code event}, whose id (if any) is the client's, to {@code out} as one record. */
   public static void encode(Event event, long arrivalMillis, RecordBuffer out) {
+    encode(event, null, arrivalMillis, out);
+  }
+
+  /**
+   * Appends {@code event} to {@code out} as one framed record.
+   *
+   * @param assigned the id the server gave an event without one (then {@code event.id()} is its
+   *     text, or null), or null for a client's id
+   */
+  public static void encode(Event event, UUID assigned, long arrivalMillis, RecordBuffer out) {
     out.beginRecord();
     out.putByte(VERSION);
-    out.putByte((event.id() != null ? HAS_ID : 0) | (event.userId() != null ? HAS_USER : 0));
+    boolean hasId = assigned != null || event.id() != null;
+    out.putByte(
+        (hasId ? HAS_ID : 0)
+            | (assigned != null ? ASSIGNED_ID : 0)
+            | (event.userId() != null ? HAS_USER : 0));
     out.putLong(event.timestamp());
     out.putLong(arrivalMillis);
     out.putString(event.eventType());
-    if (event.id() != null) {
+    if (assigned != null) {
+      out.putLong(assigned.getMostSignificantBits());
+      out.putLong(assigned.getLeastSignificantBits());
+    } else if (event.id() != null) {
       out.putString(event.id());
     }
     if (event.userId() != null) {
@@ -75,7 +96,11 @@ public final class EventCodec {
       long timestamp = in.getLong();
       long arrival = in.getLong();
       String eventType = getString(in);
-      String id = (flags & HAS_ID) != 0 ? getString(in) : null;
+      boolean assigned = (flags & ASSIGNED_ID) != 0;
+      String id =
+          (flags & HAS_ID) == 0
+              ? null
+              : assigned ? new UUID(in.getLong(), in.getLong()).toString() : getString(in);
       String userId = (flags & HAS_USER) != 0 ? getString(in) : null;
       String source = getString(in);
       int count = Varint.get(in);
@@ -93,7 +118,10 @@ public final class EventCodec {
         throw new IllegalArgumentException(in.remaining() + " trailing bytes");
       }
       return new LoggedEvent(
-          sequence, arrival, new Event(id, eventType, userId, timestamp, source, scratch.build()));
+          sequence,
+          arrival,
+          new Event(id, eventType, userId, timestamp, source, scratch.build()),
+          assigned);
     } catch (RuntimeException e) {
       // BufferUnderflow, bad enum ordinal, ...: a record that passed its CRC but not this format
       throw new IllegalArgumentException("undecodable record " + sequence + ": " + e, e);
@@ -104,7 +132,7 @@ public final class EventCodec {
   @FunctionalInterface
   public interface IdVisitor {
     /**
-     * @param hasId whether the client gave the event an id
+     * @param hasId whether the client gave the event an id (not: the server assigned one)
      * @param idHash {@link dev.aggregator.event.Hashing#hash64(String)} of the id, hashed from the
      *     record's bytes without making a String (0 without an id)
      */
@@ -123,7 +151,7 @@ public final class EventCodec {
       long arrival = in.getLong();
       int typeLength = Varint.get(in);
       in.position(in.position() + typeLength);
-      if ((flags & HAS_ID) == 0) {
+      if ((flags & HAS_ID) == 0 || (flags & ASSIGNED_ID) != 0) { // nothing a client may retry
         visitor.visit(sequence, arrival, false, 0);
         return;
       }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.aggregator.event.Event;
+import dev.aggregator.event.EventIds;
 import dev.aggregator.event.EventProperties;
 import dev.aggregator.event.Hashing;
 import dev.aggregator.event.PropertyKind;
@@ -12,6 +13,7 @@ import dev.aggregator.testing.TestEvents;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.UUID;
 import java.util.zip.CRC32C;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.ForAll;
@@ -73,6 +75,29 @@ class EventCodecTest {
         .withFailMessage("got userId %s, want null", got.event().userId())
         .isNull();
     assertThat(got.event()).withFailMessage("got %s, want %s", got.event(), want).isEqualTo(want);
+  }
+
+  @Test
+  void anIdTheServerAssignedComesBackAsSuchIn16BytesAndIsNotOneToDedup() {
+    UUID assigned = EventIds.newId(ARRIVAL);
+    Event event = TestEvents.event("click").id(assigned.toString()).user("u-1").build();
+    RecordBuffer buffer = new RecordBuffer(64);
+    EventCodec.encode(event, assigned, ARRIVAL, buffer);
+    ByteBuffer payload = payloads(buffer.array(), buffer.length()).get(0);
+    RecordBuffer asText = new RecordBuffer(64);
+    EventCodec.encode(event, ARRIVAL, asText);
+
+    assertThat(asText.length() - buffer.length())
+        .as("bytes saved over the id as text")
+        .isEqualTo(21);
+    LoggedEvent got = EventCodec.decode(0, payload.duplicate(), EventProperties.builder());
+    assertThat(got.event()).isEqualTo(event);
+    assertThat(got.assignedId()).isTrue();
+    assertThat(roundTrip(event, ARRIVAL).assignedId()).as("the same text from a client").isFalse();
+    boolean[] hasId = {true};
+    EventCodec.readIdAndArrival(
+        0, payload.duplicate(), (seq, arrival, has, hash) -> hasId[0] = has);
+    assertThat(hasId[0]).as("no client can retry an id it never sent").isFalse();
   }
 
   @Test

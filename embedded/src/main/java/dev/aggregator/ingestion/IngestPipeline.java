@@ -1,6 +1,7 @@
 package dev.aggregator.ingestion;
 
 import dev.aggregator.event.Event;
+import dev.aggregator.event.EventIds;
 import dev.aggregator.event.Hashing;
 import dev.aggregator.processing.AggregationRunner;
 import dev.aggregator.processing.Lifecycle;
@@ -9,6 +10,7 @@ import dev.aggregator.storage.EventLog;
 import dev.aggregator.storage.RecordBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
@@ -41,18 +43,16 @@ public final class IngestPipeline {
    *
    * @param duplicate per submitted event, whether it was a duplicate (not logged)
    * @param sequences per submitted event, its log sequence number (-1 for duplicates)
+   * @param assigned per submitted event, the id the server gave it if it came without one (null
+   *     otherwise)
    */
-  public record IngestResult(int accepted, int duplicates, boolean[] duplicate, long[] sequences) {
+  public record IngestResult(
+      int accepted, int duplicates, boolean[] duplicate, long[] sequences, String[] assigned) {
 
-    /** The id of submitted event {@code i}: the client's, or one derived from its sequence. */
+    /** The id of submitted event {@code i}: the client's, or the one the server gave it. */
     public String idOf(int i, Event e) {
-      return e.id() != null ? e.id() : serverId(sequences[i]);
+      return assigned[i] != null ? assigned[i] : e.id();
     }
-  }
-
-  /** The id the server gives an event the client sent without one. */
-  public static String serverId(long sequence) {
-    return String.format("%016x", sequence);
   }
 
   public IngestPipeline(
@@ -112,14 +112,26 @@ public final class IngestPipeline {
     }
     int duplicates = dedup.markAllIfNew(hashes, hasId, arrival, duplicate);
     RecordBuffer records = new RecordBuffer(n * 160);
-    List<Event> accepted = duplicates == 0 ? events : new ArrayList<>(n - duplicates);
+    List<Event> accepted = new ArrayList<>(n - duplicates);
+    String[] assigned = new String[n];
     for (int i = 0; i < n; i++) {
       if (!duplicate[i]) {
         Event e = events.get(i);
-        EventCodec.encode(e, arrival, records);
-        if (accepted != events) {
-          accepted.add(e);
+        UUID id = null;
+        if (!hasId[i]) { // named now, so that the log, the event store and the answer agree
+          id = EventIds.newId(arrival);
+          assigned[i] = id.toString();
+          e =
+              new Event(
+                  assigned[i],
+                  e.eventType(),
+                  e.userId(),
+                  e.timestamp(),
+                  e.source(),
+                  e.properties());
         }
+        EventCodec.encode(e, id, arrival, records);
+        accepted.add(e);
       }
     }
     int acceptedCount = n - duplicates;
@@ -149,7 +161,7 @@ public final class IngestPipeline {
                 aggregation.submit(
                     new AggregationRunner.Batch(accepted, first, () -> release(acceptedCount)));
               }
-              return new IngestResult(acceptedCount, dupCount, duplicate, sequences);
+              return new IngestResult(acceptedCount, dupCount, duplicate, sequences, assigned);
             });
   }
 

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.aggregator.aggregation.RollupEngine;
 import dev.aggregator.aggregation.Tier;
 import dev.aggregator.event.Event;
+import dev.aggregator.event.EventIds;
 import dev.aggregator.processing.AggregationRunner;
 import dev.aggregator.processing.Lifecycle;
 import dev.aggregator.storage.DeadLetterLog;
@@ -18,6 +19,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import org.junit.jupiter.api.AfterEach;
@@ -74,9 +76,11 @@ class IngestPipelineTest {
 
     assertThat(first.sequences()).containsExactly(0, 1);
     assertThat(second.sequences()).containsExactly(2, 3, 4);
-    assertThat(second.idOf(0, TestEvents.event("x").build()))
-        .as("an event without a client id is named by its sequence")
-        .isEqualTo("0000000000000002");
+    assertThat(first.idOf(1, TestEvents.event("x").id("b").build())).isEqualTo("b");
+    UUID assigned = UUID.fromString(second.idOf(0, TestEvents.event("x").build()));
+    assertThat(assigned.version()).as("an event without a client id gets a UUIDv7").isEqualTo(7);
+    assertThat(EventIds.millisOf(assigned)).as("of its arrival").isEqualTo(NOW);
+    assertThat(second.assigned()).doesNotHaveDuplicates();
     assertThat(fileLog.stats().syncs()).isGreaterThanOrEqualTo(1);
   }
 

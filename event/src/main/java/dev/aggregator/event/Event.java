@@ -5,8 +5,8 @@ import java.util.Objects;
 /**
  * One validated and cleaned event.
  *
- * @param id the client's idempotency key, or {@code null} when the client sent none (the server
- *     then names the event by its log sequence number)
+ * @param id the client's idempotency key, or the UUIDv7 the server gave an event sent without one
+ *     ({@link EventIds}); {@code null} only before the server has accepted it
  * @param eventType 1–128 characters of {@code [A-Za-z0-9_.:-]}
  * @param userId the user, or {@code null}; feeds distinct-user counts, never a dimension
  * @param timestamp event time in UTC epoch milliseconds

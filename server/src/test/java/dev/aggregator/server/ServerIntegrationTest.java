@@ -70,7 +70,9 @@ class ServerIntegrationTest {
     var reply = client.postJson("/api/events", TestEvents.SEED_SAMPLE);
     assertThat(reply.status()).isEqualTo(202);
     assertThat(reply.json().get("status").asText()).isEqualTo("accepted");
-    assertThat(reply.json().get("id").asText()).isNotBlank();
+    assertThat(java.util.UUID.fromString(reply.json().get("id").asText()).version())
+        .as("the server's id for an event sent without one")
+        .isEqualTo(7);
 
     JsonNode result = awaitQuery(SEED_QUERY, j -> j.get("data").size() == 1);
 
@@ -112,6 +114,15 @@ class ServerIntegrationTest {
     String[] lines = ndjson.body().strip().split("\n");
     assertThat(lines).hasSize(3);
     JsonNode first = Http.JSON.readTree(lines[0]);
+    java.util.Set<String> ids = new java.util.HashSet<>();
+    for (String line : lines) { // sent without ids: each got its own UUIDv7 on arrival
+      ids.add(Http.JSON.readTree(line).get("id").asText());
+    }
+    assertThat(ids)
+        .hasSize(3)
+        .allMatch(
+            id ->
+                id.matches("[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"));
     assertThat(first.get("eventType").asText()).isEqualTo("page_view");
     assertThat(first.get("timestamp").asText()).isEqualTo("2024-01-15T10:30:00.000Z");
     assertThat(first.get("properties").get("value").asDouble()).isEqualTo(99.99);
