@@ -1,6 +1,7 @@
 package dev.aggregator.aggregation;
 
 import dev.aggregator.event.Event;
+import dev.aggregator.storage.LogPosition;
 import dev.aggregator.storage.RollupStore;
 import dev.aggregator.storage.StoreBatch;
 import java.io.IOException;
@@ -62,15 +63,8 @@ public final class RollupEngine implements RollupSource {
   /** The dimension name under which an event's {@code source} is kept. */
   public static final String SOURCE = "source";
 
-  private static final String META_CHECKPOINT = "checkpoint";
-  private static final String META_JOURNAL = "catalog/";
-  private static final String META_STATS = "stats/";
-
   /** Rows read from the store per round trip at a checkpoint. */
   private static final int MERGE_CHUNK = 4096;
-
-  /** Present in stores written with marginal series (format 2). */
-  private static final String META_FORMAT = "format";
 
   private final List<Tier> tiers;
   private final Catalog catalog;
@@ -145,6 +139,10 @@ public final class RollupEngine implements RollupSource {
   private long watermark = Long.MIN_VALUE;
   private long journalSequence;
   private long checkpointSequence = -1;
+
+  /** The checkpoint record the store holds, as this engine read or wrote it; null before any. */
+  private byte[] committedCheckpoint;
+
   private long appliedSequence = -1;
 
   /**
@@ -505,12 +503,7 @@ public final class RollupEngine implements RollupSource {
     }
     long journalStart = journalSequence;
     try (StoreBatch batch = store.batch()) {
-      for (byte[] entry : journal) {
-        batch.putMeta(META_JOURNAL + String.format("%016x", journalSequence++), entry);
-      }
-      for (Map.Entry<String, byte[]> s : stats.entrySet()) {
-        batch.putMeta(META_STATS + s.getKey(), s.getValue());
-      }
+      journalSequence = StoredCheckpoint.writeCatalog(batch, journal, stats, journalStart);
       for (RowTable[] shard : toFlush) { // shards hold disjoint series: each key is written once
         RowTable[] toWrite = rolledUp(shard);
         for (int t = 0; t < toWrite.length; t++) {
@@ -519,15 +512,15 @@ public final class RollupEngine implements RollupSource {
           chunk.flush();
         }
       }
-      batch.putMeta(META_FORMAT, new byte[] {2});
-      batch.putMeta(
-          META_CHECKPOINT,
-          java.nio.ByteBuffer.allocate(24)
-              .putLong(sequence)
-              .putLong(mark)
-              .putLong(journalSequence)
-              .array());
+      batch.putMeta(StoredCheckpoint.FORMAT, new byte[] {2});
+      byte[] record =
+          new StoredCheckpoint(LogPosition.of(sequence), mark, journalSequence).encode();
+      batch.putMeta(StoredCheckpoint.CHECKPOINT, record);
+      // Only over the checkpoint we follow: a second engine over this store (which would merge
+      // its rows into ours and count them twice) is refused with StaleWriteException.
+      batch.requireMeta(StoredCheckpoint.CHECKPOINT, committedCheckpoint);
       store.write(batch);
+      committedCheckpoint = record;
       publish(new View(null, null)); // committed: from now on the latest store holds them
       frozenBytes = 0;
       checkpointSequence = sequence;
@@ -639,26 +632,20 @@ public final class RollupEngine implements RollupSource {
   /** Reads the catalog and checkpoint back from the store. */
   private void load() {
     try {
-      for (byte[] entry : store.metaWithPrefix(META_JOURNAL).values()) {
-        catalog.replay(entry);
-        journalSequence++;
-      }
-      for (Map.Entry<String, byte[]> s : store.metaWithPrefix(META_STATS).entrySet()) {
-        catalog.restoreStats(s.getKey().substring(META_STATS.length()), s.getValue());
-      }
-      catalog.drainJournal();
-      catalog.drainStats();
-      if (store.getMeta(META_CHECKPOINT) != null && store.getMeta(META_FORMAT) == null) {
+      boolean beforeMarginals = StoredCheckpoint.beforeMarginals(store);
+      byte[] checkpoint = StoredCheckpoint.read(store);
+      journalSequence = StoredCheckpoint.replayCatalog(store, catalog, 0);
+      if (beforeMarginals) {
         catalog.markMarginalsIncomplete(); // written by the full-combination design
       }
       catalog.reconcileCombinations(); // journaled: the next checkpoint records the changes
-      byte[] checkpoint = store.getMeta(META_CHECKPOINT);
+      committedCheckpoint = checkpoint;
       if (checkpoint != null) {
-        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(checkpoint);
-        checkpointSequence = b.getLong();
+        StoredCheckpoint c = StoredCheckpoint.decode(checkpoint);
+        checkpointSequence = c.position().sequence(); // the embedded log: one partition
         appliedSequence = checkpointSequence;
-        watermark = b.getLong();
-        journalSequence = b.getLong();
+        watermark = c.watermark();
+        journalSequence = c.journalEntries();
       }
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -749,22 +736,7 @@ public final class RollupEngine implements RollupSource {
     public void readRows(
         int tier, int series, long fromBucket, long toBucket, RowNeeds needs, RowSink sink) {
       if (store != null) {
-        try {
-          store.scan(
-              snapshot,
-              tier,
-              series,
-              fromBucket,
-              toBucket,
-              needs.field() == -1 && !needs.users() ? RowCodec.COUNT_PREFIX_BYTES : 0,
-              (bucket, bytes) -> {
-                RollupRow row = new RollupRow();
-                RowCodec.mergeInto(bytes, row, needs.field(), needs.users(), needs.values());
-                sink.accept(bucket, row);
-              });
-        } catch (IOException e) {
-          throw new UncheckedIOException(e);
-        }
+        StoredRollups.scan(store, snapshot, tier, series, fromBucket, toBucket, needs, sink);
       }
       int shard = RollupAccumulator.shardOf(series, shards); // the only one holding its rows
       RowTable[] f = frozenView == null ? null : frozenView[shard];

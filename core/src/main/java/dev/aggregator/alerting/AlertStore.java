@@ -2,8 +2,8 @@ package dev.aggregator.alerting;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.aggregator.storage.RollupStore;
-import dev.aggregator.storage.StoreBatch;
+import dev.aggregator.storage.MetaBatch;
+import dev.aggregator.storage.MetadataStore;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -11,8 +11,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Alerts in the {@link RollupStore}'s metadata, as JSON: {@code alert/a/<id>} the rule and its
- * state, {@code alert/h/<id>/<seq>} its transitions (the last {@value #HISTORY_KEPT}), {@code
+ * Alerts in a {@link MetadataStore}, as JSON: {@code alert/a/<id>} the rule and its state, {@code
+ * alert/h/<id>/<seq>} its transitions (the last {@value #HISTORY_KEPT}), {@code
  * alert/o/<deliveryId>} the webhook deliveries owed (the outbox). Every change is one fsynced
  * batch.
  */
@@ -24,9 +24,9 @@ final class AlertStore {
   /** Transitions kept per alert; older ones are dropped as new ones come. */
   static final int HISTORY_KEPT = 1_000;
 
-  private final RollupStore store;
+  private final MetadataStore store;
 
-  AlertStore(RollupStore store) {
+  AlertStore(MetadataStore store) {
     this.store = store;
   }
 
@@ -58,7 +58,7 @@ final class AlertStore {
    * falls out of the history) and the deliveries they owe, atomically and durably.
    */
   void write(Alert a, List<Transition> transitions, List<WebhookDelivery> deliveries) {
-    try (StoreBatch batch = store.batch()) {
+    try (MetaBatch batch = store.batch()) {
       batch.putMeta(ALERT_KEY + a.id(), AlertJson.stored(a));
       long seq = a.transitions() - transitions.size();
       for (Transition t : transitions) {
@@ -99,7 +99,7 @@ final class AlertStore {
 
   /** Removes the alert and its history (deliveries it owes still go out). */
   void delete(String id) {
-    try (StoreBatch batch = store.batch()) {
+    try (MetaBatch batch = store.batch()) {
       batch.deleteMeta(ALERT_KEY + id);
       for (String key : store.metaWithPrefix(HISTORY_KEY + id + "/").keySet()) {
         batch.deleteMeta(key);
@@ -112,7 +112,7 @@ final class AlertStore {
 
   /** The delivery is done with (delivered, or its retries spent). */
   void finished(String deliveryId) throws IOException {
-    try (StoreBatch batch = store.batch()) {
+    try (MetaBatch batch = store.batch()) {
       batch.deleteMeta(OUTBOX_KEY + deliveryId);
       store.write(batch);
     }

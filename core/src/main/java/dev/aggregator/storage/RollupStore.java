@@ -3,7 +3,6 @@ package dev.aggregator.storage;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Durable storage of rollup rows and of the engine's metadata (catalog, checkpoint, alert and
@@ -18,7 +17,7 @@ import java.util.Map;
  * <p>The embedded default is {@code RocksRollupStore} (module {@code embedded}); a cluster
  * deployment puts PostgreSQL behind the same contract.
  */
-public interface RollupStore extends AutoCloseable {
+public interface RollupStore extends MetadataStore, AutoCloseable {
 
   /** Receives the rows of a scan in bucket order. */
   @FunctionalInterface
@@ -87,23 +86,15 @@ public interface RollupStore extends AutoCloseable {
     return rows;
   }
 
-  /** A new, empty batch; nothing happens until {@link #write}. */
+  /** A new, empty batch of rows and metadata; nothing happens until {@link #write}. */
+  @Override
   StoreBatch batch();
-
-  /** Applies the batch atomically and durably (fsynced) before returning. */
-  void write(StoreBatch batch) throws IOException;
 
   /**
    * Drops the rows of {@code tier} older than {@code bucket}, as far as cheaply possible: whole
    * partitions go at once, so some rows just before {@code bucket} may stay until a later call.
    */
   void deleteBefore(int tier, long bucket) throws IOException;
-
-  /** A metadata value, or null. */
-  byte[] getMeta(String key) throws IOException;
-
-  /** Every metadata entry whose key starts with {@code prefix}, in key order. */
-  Map<String, byte[]> metaWithPrefix(String prefix) throws IOException;
 
   /** Bytes the store occupies on disk (approximate: what the engine reports). */
   long diskBytes();

@@ -1,24 +1,12 @@
 package dev.aggregator.storage;
 
 /**
- * Changes to apply to a {@link RollupStore} atomically: row puts and metadata puts and deletes. Not
- * thread-safe; build it on one thread and hand it to {@link RollupStore#write}.
+ * Changes to apply to a {@link RollupStore} atomically: row puts besides the metadata changes of a
+ * {@link MetaBatch}. Not thread-safe; build it on one thread and hand it to {@link
+ * RollupStore#write}.
  */
-public interface StoreBatch extends AutoCloseable {
+public interface StoreBatch extends MetaBatch {
 
   /** Sets the row {@code (tier, series, bucket)} to {@code value}. */
   void putRow(int tier, int series, long bucket, byte[] value);
-
-  /** Sets metadata {@code key} to {@code value}. */
-  void putMeta(String key, byte[] value);
-
-  /** Removes metadata {@code key}. */
-  void deleteMeta(String key);
-
-  /** How many changes the batch holds. */
-  int size();
-
-  /** Releases the batch's native resources, if any. */
-  @Override
-  void close();
 }

@@ -6,7 +6,7 @@ import dev.aggregator.aggregation.Durations;
 import dev.aggregator.aggregation.Tier;
 import dev.aggregator.query.InvalidQueryException;
 import dev.aggregator.query.QueryEngine;
-import dev.aggregator.storage.RollupStore;
+import dev.aggregator.storage.MetadataStore;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
@@ -40,12 +40,12 @@ import org.slf4j.LoggerFactory;
  * recently evaluated rule first.
  *
  * <p><b>Durability.</b> A rule, its state and every transition are written to the {@link
- * RollupStore}'s metadata in one fsynced batch before anyone hears of the transition, together with
- * the webhook deliveries it owes (an outbox). A restart, also after {@code kill -9}, finds each
- * alert in the state it was in and re-sends what the outbox still holds; a delivery leaves the
- * outbox once the receiver answered 2xx or its retries are spent. Every delivery carries an id
- * ({@code X-Aggregator-Delivery}) for the receiver to drop the one repeat a crash between its
- * answer and the outbox's update can cause.
+ * MetadataStore} in one fsynced batch before anyone hears of the transition, together with the
+ * webhook deliveries it owes (an outbox). A restart, also after {@code kill -9}, finds each alert
+ * in the state it was in and re-sends what the outbox still holds; a delivery leaves the outbox
+ * once the receiver answered 2xx or its retries are spent. Every delivery carries an id ({@code
+ * X-Aggregator-Delivery}) for the receiver to drop the one repeat a crash between its answer and
+ * the outbox's update can cause.
  *
  * <p><b>Notification.</b> Webhooks hear of {@code triggered}, {@code acknowledged} and {@code
  * resolved}; WebSocket listeners and the log hear of every transition.
@@ -109,7 +109,7 @@ public final class Alerts implements AutoCloseable {
    *     percentile of an event count at once
    */
   public Alerts(
-      RollupStore store,
+      MetadataStore store,
       QueryEngine queries,
       Function<String, Catalog.MetricRef> metrics,
       List<Tier> tiers,

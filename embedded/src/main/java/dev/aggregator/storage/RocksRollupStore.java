@@ -123,6 +123,9 @@ public final class RocksRollupStore implements RollupStore {
 
   private static final int INFO_LOGS_KEPT = 3;
 
+  /** Held from check to commit of a conditional write (see {@link #write}). */
+  private final Object conditionLock = new Object();
+
   private static final VarHandle INT =
       MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.BIG_ENDIAN);
   private static final VarHandle LONG =
@@ -479,12 +482,37 @@ public final class RocksRollupStore implements RollupStore {
     return new Batch(this);
   }
 
+  /**
+   * Conditional batches are checked and written under {@link #conditionLock}, so no other
+   * conditional write of this store (the only writer of its directory: RocksDB locks it) comes
+   * between check and write. Unconditional ones (alerts) do not wait behind a checkpoint's commit;
+   * they never write a key that checkpoints require.
+   */
   @Override
-  public void write(StoreBatch batch) throws IOException {
+  public void write(MetaBatch batch) throws IOException {
     ensureOpen();
     if (!(batch instanceof Batch b) || b.store != this) {
       throw new IllegalArgumentException("the batch was not made by this store's batch()");
     }
+    if (b.required.isEmpty()) {
+      commit(b);
+      return;
+    }
+    synchronized (conditionLock) {
+      for (Map.Entry<String, byte[]> required : b.required.entrySet()) {
+        byte[] held = getMeta(required.getKey());
+        if (!Arrays.equals(held, required.getValue())) {
+          throw new StaleWriteException(
+              "meta "
+                  + required.getKey()
+                  + " changed since this batch was built: another writer committed in between");
+        }
+      }
+      commit(b);
+    }
+  }
+
+  private void commit(Batch b) throws IOException {
     try {
       db.write(syncWrite, b.writeBatch);
     } catch (RocksDBException e) {
@@ -719,6 +747,7 @@ public final class RocksRollupStore implements RollupStore {
   public static final class Batch implements StoreBatch {
     private final RocksRollupStore store;
     private final WriteBatch writeBatch = new WriteBatch();
+    private final Map<String, byte[]> required = new LinkedHashMap<>();
     private int size;
 
     private Batch(RocksRollupStore store) {
@@ -748,6 +777,11 @@ public final class RocksRollupStore implements RollupStore {
         throw new UncheckedIOException(new IOException("batching a delete of meta " + key, e));
       }
       size++;
+    }
+
+    @Override
+    public void requireMeta(String key, byte[] expected) {
+      required.put(key, expected == null ? null : expected.clone());
     }
 
     private void put(ColumnFamilyHandle family, byte[] key, byte[] value) {

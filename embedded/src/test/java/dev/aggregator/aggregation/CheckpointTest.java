@@ -12,6 +12,7 @@ import dev.aggregator.query.Query;
 import dev.aggregator.query.QueryEngine;
 import dev.aggregator.query.QueryResult;
 import dev.aggregator.storage.RocksRollupStore;
+import dev.aggregator.storage.StaleWriteException;
 import dev.aggregator.testing.TestEvents;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -143,6 +144,25 @@ class CheckpointTest {
       assertThat(answers(reopened))
           .as("the catalog and rows come back from the store")
           .isEqualTo(before);
+    }
+  }
+
+  @Test
+  void aSecondEngineOverTheSameStoreIsRefusedInsteadOfCountingItsRowsTwice() throws Exception {
+    List<Event> events = events(3_000, NOW - 3 * HOUR);
+    RollupEngine memoryOnly = open(null);
+    memoryOnly.apply(events, NOW, (i, e, o) -> {});
+    try (RocksRollupStore store = RocksRollupStore.open(dir, PARTITIONS)) {
+      RollupEngine first = open(store);
+      RollupEngine second = open(store); // e.g. a task restarted while the old one still runs
+      first.apply(events, 0, NOW, (i, e, o) -> {});
+      second.apply(events, 0, NOW, (i, e, o) -> {});
+
+      assertThat(first.checkpoint()).isTrue();
+      assertThatThrownBy(second::checkpoint).isInstanceOf(StaleWriteException.class);
+
+      assertThat(answers(open(store))).as("each event counted once").isEqualTo(answers(memoryOnly));
+      assertThat(second.memoryRows()).as("the refused rows stay in memory, not lost").isPositive();
     }
   }
 

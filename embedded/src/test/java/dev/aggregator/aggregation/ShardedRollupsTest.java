@@ -85,7 +85,7 @@ class ShardedRollupsTest {
   }
 
   /** Agreeing maps, or a failure naming the first few keys that differ (the maps are large). */
-  private static void assertSame(Map<String, String> actual, Map<String, String> expected) {
+  static void assertSame(Map<String, String> actual, Map<String, String> expected) {
     List<String> differ = new ArrayList<>();
     for (Map.Entry<String, String> e : expected.entrySet()) {
       if (!agree(e.getValue(), actual.get(e.getKey())) && differ.size() < 5) {
@@ -169,8 +169,8 @@ class ShardedRollupsTest {
   }
 
   /** Every row, merged per bucket: "tier/series/bucket" to {@link #describe}. */
-  private static Map<String, String> rows(RollupEngine engine) {
-    return engine.read(
+  static Map<String, String> rows(RollupSource rollups) {
+    return rollups.read(
         r -> {
           Map<String, String> out = new TreeMap<>();
           int series = r.catalog().seriesCount();

@@ -87,6 +87,45 @@ class RocksRollupStoreTest {
   }
 
   @Test
+  void aConditionalWriteHappensOnlyOverTheValueItRequires() throws IOException {
+    try (RocksRollupStore store = RocksRollupStore.open(dir, ENGINE)) {
+      write(
+          store,
+          b -> {
+            b.requireMeta("checkpoint", null); // absent: the first checkpoint
+            b.putMeta("checkpoint", bytes("1"));
+            b.putRow(0, 1, 5, bytes("first"));
+          });
+      write(
+          store,
+          b -> {
+            b.requireMeta("checkpoint", bytes("1"));
+            b.putMeta("checkpoint", bytes("2"));
+            b.putRow(0, 1, 5, bytes("second"));
+          });
+
+      // A writer still holding checkpoint 1 (or none) is refused, and nothing of its batch lands.
+      for (byte[] stale : new byte[][] {bytes("1"), null}) {
+        assertThatThrownBy(
+                () ->
+                    write(
+                        store,
+                        b -> {
+                          b.requireMeta("checkpoint", stale);
+                          b.putMeta("checkpoint", bytes("3"));
+                          b.putMeta("other", bytes("x"));
+                          b.putRow(0, 1, 5, bytes("stale"));
+                        }))
+            .isInstanceOf(StaleWriteException.class)
+            .hasMessageContaining("another writer committed");
+      }
+      assertThat(store.getMeta("checkpoint")).isEqualTo(bytes("2"));
+      assertThat(store.getMeta("other")).isNull();
+      assertThat(store.get(0, 1, 5)).isEqualTo(bytes("second"));
+    }
+  }
+
+  @Test
   void aLaterPutOverwritesTheRow() throws IOException {
     try (RocksRollupStore store = RocksRollupStore.open(dir, ENGINE)) {
       write(store, b -> b.putRow(0, 1, 5, bytes("old")));
