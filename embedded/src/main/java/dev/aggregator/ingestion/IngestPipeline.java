@@ -7,11 +7,13 @@ import dev.aggregator.processing.AggregationRunner;
 import dev.aggregator.processing.Lifecycle;
 import dev.aggregator.storage.EventCodec;
 import dev.aggregator.storage.EventLog;
+import dev.aggregator.storage.LogFullException;
 import dev.aggregator.storage.RecordBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 
@@ -148,8 +150,16 @@ public final class IngestPipeline {
                     dedup.forget(hashes[i]);
                   }
                 }
-                lifecycle.notLogged(acceptedCount);
                 release(acceptedCount);
+                Throwable cause =
+                    failure instanceof CompletionException c && c.getCause() != null
+                        ? c.getCause()
+                        : failure;
+                if (cause instanceof LogFullException full) { // backpressure: the client retries
+                  lifecycle.refused(acceptedCount);
+                  throw full;
+                }
+                lifecycle.notLogged(acceptedCount);
                 throw new LogUnavailableException(failure);
               }
               long[] sequences = new long[n];

@@ -77,6 +77,14 @@ public final class Lifecycle {
     failed.inc(n);
   }
 
+  /**
+   * Events the log refused for its budget ({@code LogFullException}): they leave the pipeline
+   * unlogged and uncounted as failed — the client got 429 and sends them again.
+   */
+  public void refused(int n) {
+    queued.addAndGet(-n);
+  }
+
   public void processing(int n) {
     queued.addAndGet(-n);
     processing.addAndGet(n);

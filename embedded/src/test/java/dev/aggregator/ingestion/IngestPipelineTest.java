@@ -12,6 +12,7 @@ import dev.aggregator.processing.Lifecycle;
 import dev.aggregator.storage.DeadLetterLog;
 import dev.aggregator.storage.EventLog;
 import dev.aggregator.storage.FileEventLog;
+import dev.aggregator.storage.LogFullException;
 import dev.aggregator.storage.LogStats;
 import dev.aggregator.testing.TestEvents;
 import java.io.IOException;
@@ -116,7 +117,7 @@ class IngestPipelineTest {
   @Test
   void forgetsIdsOfEventsTheLogCouldNotMakeDurable() {
     IngestPipeline p = pipeline(1000);
-    log.failNext();
+    log.failNext(new IOException("disk on fire"));
     CompletableFuture<IngestPipeline.IngestResult> failed = p.submit(events("a"));
 
     assertThatThrownBy(failed::join)
@@ -128,6 +129,20 @@ class IngestPipelineTest {
     assertThat(p.submit(events("a")).join().accepted())
         .as("the client's retry is accepted, not a duplicate")
         .isEqualTo(1);
+  }
+
+  @Test
+  void aLogOverItsBudgetIsBackpressureTheClientRetriesNotAFailure() {
+    IngestPipeline p = pipeline(1000);
+    log.failNext(new LogFullException("64 MiB in flight"));
+    CompletableFuture<IngestPipeline.IngestResult> refused = p.submit(events("a", "b"));
+
+    assertThatThrownBy(refused::join)
+        .isInstanceOf(CompletionException.class)
+        .hasCauseInstanceOf(LogFullException.class);
+    assertThat(p.inFlight()).isZero();
+    assertThat(lifecycle.snapshot()).containsEntry("failed", 0L).containsEntry("queued", 0L);
+    assertThat(p.submit(events("a", "b")).join().accepted()).as("the retry").isEqualTo(2);
   }
 
   @Test
@@ -152,7 +167,7 @@ class IngestPipelineTest {
   private static final class GatedLog implements EventLog {
     private final EventLog real;
     private CompletableFuture<Void> gate = CompletableFuture.completedFuture(null);
-    private boolean failNext;
+    private Exception failNext;
 
     GatedLog(EventLog real) {
       this.real = real;
@@ -166,15 +181,16 @@ class IngestPipelineTest {
       gate.complete(null);
     }
 
-    synchronized void failNext() {
-      failNext = true;
+    synchronized void failNext(Exception e) {
+      failNext = e;
     }
 
     @Override
     public synchronized CompletableFuture<Long> append(byte[] records, int length, int count) {
-      if (failNext) {
-        failNext = false;
-        return CompletableFuture.failedFuture(new IOException("disk on fire"));
+      if (failNext != null) {
+        Exception e = failNext;
+        failNext = null;
+        return CompletableFuture.failedFuture(e);
       }
       CompletableFuture<Long> appended = real.append(records, length, count);
       return gate.thenCompose(v -> appended);

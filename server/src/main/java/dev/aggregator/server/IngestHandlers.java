@@ -10,6 +10,7 @@ import dev.aggregator.ingestion.IngestPipeline;
 import dev.aggregator.ingestion.MalformedBodyException;
 import dev.aggregator.ingestion.Rejection;
 import dev.aggregator.storage.DeadLetter;
+import dev.aggregator.storage.LogFullException;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -162,6 +163,16 @@ final class IngestHandlers {
                         failure instanceof java.util.concurrent.CompletionException
                             ? failure.getCause()
                             : failure;
+                    if (cause instanceof LogFullException) { // the log's budget (Kafka's buffer)
+                      ctx.response().putHeader("Retry-After", "1");
+                      Http.error(
+                          ctx,
+                          429,
+                          "log_full",
+                          "the event log has as much in flight as it may hold; nothing of this"
+                              + " request was kept; retry in a second");
+                      return;
+                    }
                     // The cause (an OS message with the log's path) goes to the server's log only.
                     LOG.warn("events answered 503: {}", cause.toString());
                     ctx.response().putHeader("Retry-After", "1");
