@@ -4,24 +4,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.aggregator.aggregation.CatalogLimits;
-import dev.aggregator.aggregation.Granularity;
 import dev.aggregator.aggregation.RollupEngine;
-import dev.aggregator.aggregation.RollupSource;
 import dev.aggregator.aggregation.StoredRollups;
 import dev.aggregator.aggregation.Tier;
 import dev.aggregator.event.Event;
 import dev.aggregator.event.Timestamps;
-import dev.aggregator.query.AggregateFunction;
-import dev.aggregator.query.Fill;
-import dev.aggregator.query.InvalidQueryException;
-import dev.aggregator.query.Query;
-import dev.aggregator.query.QueryEngine;
 import dev.aggregator.storage.StaleWriteException;
 import dev.aggregator.testing.StandardWorkload;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -56,19 +48,21 @@ class PostgresCheckpointTest {
           assertThat(engine.checkpoint()).isTrue(); // rows merged with stored ones the second time
         }
       }
-      List<String> expected = answers(memory, false);
+      List<String> expected = QueryAnswers.of(memory, false, NOW);
       assertThat(expected)
           .filteredOn(a -> !a.contains(" refused: ") && !a.endsWith(" []"))
           .hasSizeGreaterThan(expected.size() / 2);
-      assertThat(answers(engine, false)).as("rows in PostgreSQL and in memory").isEqualTo(expected);
+      assertThat(QueryAnswers.of(engine, false, NOW))
+          .as("rows in PostgreSQL and in memory")
+          .isEqualTo(expected);
       engine.checkpoint();
-      assertThat(answers(engine, false)).as("all in PostgreSQL").isEqualTo(expected);
+      assertThat(QueryAnswers.of(engine, false, NOW)).as("all in PostgreSQL").isEqualTo(expected);
 
       try (StoredRollups reader = new StoredRollups(store, Tier.DEFAULTS)) {
         assertThat(reader.position().sequence()).isEqualTo(sequence - 1);
-        assertThat(answers(reader, true))
+        assertThat(QueryAnswers.of(reader, true, NOW))
             .as("a reader with no engine")
-            .isEqualTo(answers(engine, true));
+            .isEqualTo(QueryAnswers.of(engine, true, NOW));
       }
 
       RollupEngine stale = engine(store); // follows the checkpoint just written
@@ -81,23 +75,10 @@ class PostgresCheckpointTest {
         PostgresRollupStore.open(pg.jdbcUrl(), pg.properties(), schema, PARTITIONS)) {
       RollupEngine reopened = engine(store);
       memory.apply(batches(1).get(0), NOW, (i, e, o) -> {});
-      assertThat(answers(reopened, false))
+      assertThat(QueryAnswers.of(reopened, false, NOW))
           .as("reopened: each event counted once")
-          .isEqualTo(answers(memory, false));
+          .isEqualTo(QueryAnswers.of(memory, false, NOW));
     }
-  }
-
-  private static final java.util.regex.Pattern VALUE =
-      java.util.regex.Pattern.compile("value=(-?[0-9]+\\.[0-9E-]+)");
-
-  /**
-   * Values to 12 significant digits: a checkpoint merges a row's stored and in-memory deltas in
-   * another order than one table in memory, and floating-point addition is not associative.
-   */
-  private static String roundSums(String answer) {
-    return VALUE
-        .matcher(answer)
-        .replaceAll(m -> "value=" + String.format("%.12g", Double.parseDouble(m.group(1))));
   }
 
   private static RollupEngine engine(PostgresRollupStore store) {
@@ -117,44 +98,6 @@ class PostgresCheckpointTest {
         }
       }
       out.add(batch);
-    }
-    return out;
-  }
-
-  /**
-   * Exact functions (and, with {@code sketches}, percentiles and distinct users: equal only where
-   * both read the same stored rows — KLL compaction flips coins as rows merge), plain, filtered by
-   * one and two keys, grouped by one and two, in three tiers.
-   */
-  private static List<String> answers(RollupSource rollups, boolean sketches) {
-    QueryEngine q = new QueryEngine(rollups, () -> NOW);
-    List<Map<String, List<String>>> filters =
-        List.of(
-            Map.of(),
-            Map.of("country", List.of("US", "DE")),
-            Map.of("country", List.of("US"), "device", List.of("mobile")));
-    List<List<String>> groupings =
-        List.of(List.of(), List.of("device"), List.of("country", "device"));
-    List<String> out = new ArrayList<>();
-    for (Granularity g : List.of(Granularity.M1, Granularity.H1, Granularity.D1)) {
-      for (AggregateFunction f : AggregateFunction.values()) {
-        if (f.needsSketch() && !sketches) {
-          continue;
-        }
-        String metric = f.appliesToCount() ? "page_view" : "page_view_value";
-        for (Map<String, List<String>> filter : filters) {
-          for (List<String> groupBy : groupings) {
-            Query query =
-                new Query(
-                    metric, NOW - 86_400_000L, NOW, g, f, Fill.NONE, filter, groupBy, 5, null);
-            try {
-              out.add(query + " " + roundSums(q.run(query).series().toString()));
-            } catch (InvalidQueryException refused) {
-              out.add(query + " refused: " + refused.getMessage());
-            }
-          }
-        }
-      }
     }
     return out;
   }

@@ -138,12 +138,15 @@ public final class RollupEngine implements RollupSource {
 
   private long watermark = Long.MIN_VALUE;
   private long journalSequence;
-  private long checkpointSequence = -1;
+
+  /** What the store's rows cover, as read or last written. */
+  private volatile LogPosition checkpointPosition = LogPosition.START;
 
   /** The checkpoint record the store holds, as this engine read or wrote it; null before any. */
   private byte[] committedCheckpoint;
 
-  private long appliedSequence = -1;
+  /** What the rows applied so far cover. */
+  private volatile LogPosition appliedPosition = LogPosition.START;
 
   /**
    * @param tiers the resolutions kept, finest first
@@ -239,14 +242,23 @@ public final class RollupEngine implements RollupSource {
     return tiers;
   }
 
-  /** The last log sequence number applied, -1 if none. */
+  /** The last log sequence number applied, -1 if none (a one-partition log: the embedded one). */
   public long appliedSequence() {
-    return appliedSequence;
+    return sequenceOf(appliedPosition);
   }
 
-  /** The log sequence number the store's rows cover (inclusive), -1 if none. */
+  /** The log sequence number the store's rows cover (inclusive), -1 if none (one partition). */
   public long checkpointSequence() {
-    return checkpointSequence;
+    return sequenceOf(checkpointPosition);
+  }
+
+  /** What the store's rows cover: where a runner resumes after a restart. */
+  public LogPosition checkpointPosition() {
+    return checkpointPosition;
+  }
+
+  private static long sequenceOf(LogPosition p) {
+    return p.partitions() == 1 ? p.offset(0) : -1;
   }
 
   private static int finestFull(List<Tier> tiers) {
@@ -286,13 +298,27 @@ public final class RollupEngine implements RollupSource {
    * exactly up to the last record applied before it.
    */
   public void apply(List<Event> events, long firstSequence, long nowMillis, OutcomeSink sink) {
+    apply(
+        events,
+        firstSequence >= 0 && !events.isEmpty()
+            ? LogPosition.of(firstSequence + events.size() - 1)
+            : null,
+        nowMillis,
+        sink);
+  }
+
+  /**
+   * Applies a batch of a partitioned log: after it, the rows cover {@code covered} (null: the
+   * position does not move), which the next checkpoint records.
+   */
+  public void apply(List<Event> events, LogPosition covered, long nowMillis, OutcomeSink sink) {
     if (store != null) {
       relieveMemory();
     }
     lock.writeLock().lock();
     try {
-      if (firstSequence >= 0 && !events.isEmpty()) {
-        appliedSequence = firstSequence + events.size() - 1;
+      if (covered != null) {
+        appliedPosition = covered;
       }
       for (int i = 0; i < cutoffs.length; i++) {
         cutoffs[i] = tiers.get(i).cutoff(nowMillis);
@@ -469,25 +495,25 @@ public final class RollupEngine implements RollupSource {
   }
 
   /**
-   * Makes everything applied so far durable in the store, covering the log up to {@code sequence}:
-   * freezes the in-memory rows (a pointer swap under the write lock), merges them into the stored
-   * rows and writes them with the catalog's new entries and the checkpoint in one atomic batch.
-   * Called by the aggregation thread; the store I/O runs without the engine's lock, so queries and
-   * (through the pipeline's queue) ingestion go on.
+   * Makes everything applied so far durable in the store, with the log position it covers: freezes
+   * the in-memory rows (a pointer swap under the write lock), merges them into the stored rows and
+   * writes them with the catalog's new entries and the checkpoint in one atomic batch. Called by
+   * the aggregation thread; the store I/O runs without the engine's lock, so queries and (through
+   * the pipeline's queue) ingestion go on.
    */
   public synchronized boolean checkpoint() throws IOException {
     if (store == null) {
       return false;
     }
-    long sequence;
+    LogPosition position;
     RowTable[][] toFlush;
     List<byte[]> journal;
     Map<String, byte[]> stats;
     long mark;
     lock.writeLock().lock();
     try {
-      sequence = appliedSequence;
-      if (sequence == checkpointSequence) {
+      position = appliedPosition;
+      if (position.equals(checkpointPosition)) {
         return false; // nothing applied since the last one
       }
       toFlush = active;
@@ -513,8 +539,7 @@ public final class RollupEngine implements RollupSource {
         }
       }
       batch.putMeta(StoredCheckpoint.FORMAT, new byte[] {2});
-      byte[] record =
-          new StoredCheckpoint(LogPosition.of(sequence), mark, journalSequence).encode();
+      byte[] record = new StoredCheckpoint(position, mark, journalSequence).encode();
       batch.putMeta(StoredCheckpoint.CHECKPOINT, record);
       // Only over the checkpoint we follow: a second engine over this store (which would merge
       // its rows into ours and count them twice) is refused with StaleWriteException.
@@ -523,7 +548,7 @@ public final class RollupEngine implements RollupSource {
       committedCheckpoint = record;
       publish(new View(null, null)); // committed: from now on the latest store holds them
       frozenBytes = 0;
-      checkpointSequence = sequence;
+      checkpointPosition = position;
     } catch (IOException | RuntimeException e) {
       // Not committed: the frozen rows go back in front of the active ones and the catalog's
       // entries back in its journal; nothing is lost, the next checkpoint tries again.
@@ -642,8 +667,8 @@ public final class RollupEngine implements RollupSource {
       committedCheckpoint = checkpoint;
       if (checkpoint != null) {
         StoredCheckpoint c = StoredCheckpoint.decode(checkpoint);
-        checkpointSequence = c.position().sequence(); // the embedded log: one partition
-        appliedSequence = checkpointSequence;
+        checkpointPosition = c.position();
+        appliedPosition = checkpointPosition;
         watermark = c.watermark();
         journalSequence = c.journalEntries();
       }
