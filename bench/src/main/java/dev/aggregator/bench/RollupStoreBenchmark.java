@@ -1,5 +1,6 @@
 package dev.aggregator.bench;
 
+import dev.aggregator.cluster.PostgresRollupStore;
 import dev.aggregator.storage.RocksRollupStore;
 import dev.aggregator.storage.RollupStore;
 import dev.aggregator.storage.StoreBatch;
@@ -39,8 +40,9 @@ import org.openjdk.jmh.infra.Blackhole;
 /**
  * The rollup store: {@link RocksRollupStore} and, for comparison on the same rows, DuckDB (a table
  * {@code (tier, series, bucket, value BLOB)} filled through its Appender) — the numbers behind
- * choosing RocksDB. Values are ~60 bytes like the engine's rows: a varint count, one field's
- * count/sum/min/max and a small sketch blob.
+ * choosing RocksDB — and cluster mode's {@link PostgresRollupStore} ({@code -p engine=postgres -p
+ * pgUrl=...}, a running server). Values are ~60 bytes like the engine's rows: a varint count, one
+ * field's count/sum/min/max and a small sketch blob.
  *
  * <ul>
  *   <li>{@link #write}: batches of 10,000 rows (10 new one-minute buckets × 1,000 series), each
@@ -88,10 +90,18 @@ public class RollupStoreBenchmark {
     @Param({""})
     public String dir;
 
+    /**
+     * For {@code -p engine=postgres}: a running server's JDBC URL (user {@code postgres}); each
+     * store gets a schema of its own, dropped at the end.
+     */
+    @Param({"jdbc:postgresql://127.0.0.1:5432/postgres"})
+    public String pgUrl;
+
     Rows open(Path storeDir) throws IOException, SQLException {
       return switch (engine) {
         case "rocksdb" -> new Rocks(storeDir);
         case "duckdb" -> new Duck(storeDir);
+        case "postgres" -> new Pg(pgUrl);
         default -> throw new IllegalArgumentException("got engine " + engine);
       };
     }
@@ -274,6 +284,64 @@ public class RollupStoreBenchmark {
     @Override
     public void close() {
       store.close();
+    }
+  }
+
+  /** {@link PostgresRollupStore}, cluster mode's store, in a fresh schema of a running server. */
+  static final class Pg implements Rows {
+    private static final java.util.concurrent.atomic.AtomicInteger SCHEMAS =
+        new java.util.concurrent.atomic.AtomicInteger();
+    private final String url;
+    private final java.util.Properties properties = new java.util.Properties();
+    private final String schema;
+    private final PostgresRollupStore store;
+    private final Counter counter = new Counter();
+
+    Pg(String url) throws IOException {
+      this.url = url;
+      properties.setProperty("user", "postgres");
+      schema = "bench_" + ProcessHandle.current().pid() + "_" + SCHEMAS.incrementAndGet();
+      store = PostgresRollupStore.open(url, properties, schema, BUCKETS_PER_PARTITION);
+    }
+
+    @Override
+    public void write(long firstBucket, int buckets, int series, byte[][] values)
+        throws IOException {
+      try (StoreBatch batch = store.batch()) {
+        for (long bucket = firstBucket; bucket < firstBucket + buckets; bucket++) {
+          for (int s = 0; s < series; s++) {
+            batch.putRow(TIER, s, bucket, value(values, s, bucket));
+          }
+        }
+        store.write(batch);
+      }
+    }
+
+    @Override
+    public int scan(int series, long from, long to, Blackhole blackhole) throws IOException {
+      counter.blackhole = blackhole;
+      counter.rows = 0;
+      store.scan(TIER, series, from, to, counter);
+      return counter.rows;
+    }
+
+    /** VACUUM FULL rewrites the tables without dead tuples: the size as compacted as it gets. */
+    @Override
+    public long compact() throws SQLException {
+      try (var c = DriverManager.getConnection(url, properties);
+          Statement st = c.createStatement()) {
+        st.execute("VACUUM FULL ANALYZE " + schema + ".rollup_rows");
+      }
+      return store.diskBytes();
+    }
+
+    @Override
+    public void close() throws SQLException {
+      store.close();
+      try (var c = DriverManager.getConnection(url, properties);
+          Statement st = c.createStatement()) {
+        st.execute("DROP SCHEMA " + schema + " CASCADE");
+      }
     }
   }
 

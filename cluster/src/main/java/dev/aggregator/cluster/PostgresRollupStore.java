@@ -105,9 +105,13 @@ public final class PostgresRollupStore implements RollupStore {
         throw new IllegalArgumentException("a partition holds at least one bucket: " + b);
       }
     }
+    Properties withDefaults = new Properties();
+    // A checkpoint's upserts go as multi-row INSERTs instead of one statement per row.
+    withDefaults.setProperty("reWriteBatchedInserts", "true");
+    withDefaults.putAll(properties);
     try {
       PostgresRollupStore store =
-          new PostgresRollupStore(jdbcUrl, properties, schema, bucketsPerPartition);
+          new PostgresRollupStore(jdbcUrl, withDefaults, schema, bucketsPerPartition);
       store.createTables();
       return store;
     } catch (SQLException e) {
