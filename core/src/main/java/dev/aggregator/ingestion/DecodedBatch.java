@@ -15,18 +15,23 @@ import java.util.List;
 public record DecodedBatch(
     List<Event> events, int[] indexes, List<Rejection> rejections, int received) {
 
+  /** {@link #errors(int)} with the default cap, {@link IngestLimits#MAX_ERRORS_PER_RESPONSE}. */
+  public List<FieldError> errors() {
+    return errors(IngestLimits.MAX_ERRORS_PER_RESPONSE);
+  }
+
   /**
-   * The field errors of the rejected records in request order, at most {@link
-   * IngestLimits#MAX_ERRORS_PER_RESPONSE}; past that, one last error counts the rest (each rejected
+   * The field errors of the rejected records in request order, at most {@code max} ({@link
+   * IngestLimits#maxErrorsPerResponse()}); past that, one last error counts the rest (each rejected
    * record is still in the dead letters with all of its reported errors).
    */
-  public List<FieldError> errors() {
+  public List<FieldError> errors(int max) {
     List<FieldError> out = new ArrayList<>();
     long more = 0;
     int firstOmitted = -1;
     for (Rejection r : rejections) {
       for (FieldError e : r.errors()) {
-        if (out.size() < IngestLimits.MAX_ERRORS_PER_RESPONSE) {
+        if (out.size() < max) {
           out.add(e);
         } else if (more++ == 0) {
           firstOmitted = e.index();

@@ -303,7 +303,7 @@ public final class EventDecoder {
   private void decodeRecord(JsonParser p, int index, String defaultSource, Collector out, int base)
       throws IOException {
     int start = base + (int) p.currentTokenLocation().getByteOffset();
-    RecordReader r = new RecordReader(index, out.properties);
+    RecordReader r = new RecordReader(index, out.properties, limits.maxErrorsPerEvent());
     r.privacy = privacy;
     JsonToken t;
     while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
@@ -764,9 +764,11 @@ public final class EventDecoder {
     private int seenFields;
     private boolean reportedTooMany;
     private long moreErrors;
+    private final int maxErrors;
 
-    RecordReader(int index, EventProperties.Builder properties) {
+    RecordReader(int index, EventProperties.Builder properties, int maxErrors) {
       this.index = index;
+      this.maxErrors = maxErrors;
       this.properties = properties;
       properties.clear();
     }
@@ -775,7 +777,7 @@ public final class EventDecoder {
       if (errors == null) {
         errors = new ArrayList<>(2);
       }
-      if (errors.size() < IngestLimits.MAX_ERRORS_PER_RECORD) {
+      if (errors.size() < maxErrors) {
         errors.add(new FieldError(index, field, message));
       } else {
         moreErrors++; // counted, not kept: errors must not cost more than the body did
@@ -783,7 +785,7 @@ public final class EventDecoder {
       return null;
     }
 
-    /** The kept errors, with one counting those past {@link IngestLimits#MAX_ERRORS_PER_RECORD}. */
+    /** The kept errors, with one counting those past {@link IngestLimits#maxErrorsPerEvent()}. */
     List<FieldError> reported() {
       if (moreErrors == 0) {
         return errors;

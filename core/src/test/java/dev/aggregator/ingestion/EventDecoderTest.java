@@ -751,6 +751,31 @@ class EventDecoderTest {
   }
 
   @Test
+  void theErrorCapsAreSettings() throws Exception {
+    EventDecoder capped =
+        new EventDecoder(
+            new IngestLimits(32 * 1024, 10_000, 5 * 1024 * 1024, Duration.ofMinutes(5), 2, 3),
+            () -> NOW);
+    StringBuilder body = new StringBuilder();
+    for (int i = 0; i < 5; i++) { // each: timestamp, userId, id, eventType wrong
+      body.append("{\"timestamp\":\"soon\",\"userId\":true,\"id\":\"\"}\n");
+    }
+
+    DecodedBatch batch = capped.decodeBatch(bytes(body.toString()), BodyFormat.NDJSON, "http");
+
+    assertThat(batch.rejections().get(0).errors())
+        .extracting(FieldError::message)
+        .hasSize(3)
+        .last()
+        .isEqualTo("… and 2 more errors in this event");
+    List<FieldError> errors = batch.errors(capped.limits().maxErrorsPerResponse());
+    assertThat(errors).hasSize(4);
+    assertThat(errors.get(3).message()).startsWith("… and 12 more errors from this event on");
+    assertThatThrownBy(() -> new IngestLimits(1024, 10, 1024, Duration.ZERO, 0, 100))
+        .isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
   void acceptsEventOfExactlyMaxEventBytes() throws Exception {
     EventDecoder small = new EventDecoder(limits(100, 10), () -> NOW);
     String json = padTo("{" + VALID + ",\"properties\":{\"s\":\"", "\"}}", 100);

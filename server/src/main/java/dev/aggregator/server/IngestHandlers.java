@@ -51,7 +51,12 @@ final class IngestHandlers {
     if (!decoded.rejections().isEmpty()) {
       count(decoded);
       deadLetter(decoded.rejections());
-      Http.error(ctx, 400, "invalid_event", "the event is invalid", details(decoded.errors()));
+      Http.error(
+          ctx,
+          400,
+          "invalid_event",
+          "the event is invalid",
+          details(decoded.errors(agg.config().limits().maxErrorsPerResponse())));
       return;
     }
     Event event = decoded.events().get(0);
@@ -129,12 +134,12 @@ final class IngestHandlers {
     return content ? n + 1 : n;
   }
 
-  private static Map<String, Object> batchResponse(int accepted, int duplicates, DecodedBatch b) {
+  private Map<String, Object> batchResponse(int accepted, int duplicates, DecodedBatch b) {
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("accepted", accepted);
     out.put("duplicates", duplicates);
     out.put("rejected", b.rejections().size());
-    out.put("errors", b.errors());
+    out.put("errors", b.errors(agg.config().limits().maxErrorsPerResponse()));
     return out;
   }
 

@@ -134,7 +134,9 @@ public record ServerConfig(
             intIn(v, Setting.MAX_EVENT_BYTES, 256, 1 << 20),
             intIn(v, Setting.MAX_BATCH_EVENTS, 1, 1_000_000),
             intIn(v, Setting.MAX_BATCH_BYTES, 1024, 1 << 30),
-            duration(v, Setting.MAX_FUTURE_SKEW));
+            duration(v, Setting.MAX_FUTURE_SKEW),
+            intIn(v, Setting.MAX_ERRORS_PER_EVENT, 1, 10_000),
+            intIn(v, Setting.MAX_ERRORS_PER_RESPONSE, 1, 100_000));
     EngineConfig engine;
     try {
       engine =

@@ -18,6 +18,14 @@ enum Setting {
   MAX_BATCH_EVENTS("maxBatchEvents", "10000", "Most events in one batch"),
   MAX_BATCH_BYTES("maxBatchBytes", "5242880", "Largest batch body, in bytes"),
   MAX_FUTURE_SKEW("maxFutureSkew", "5m", "How far ahead of the server clock a timestamp may be"),
+  MAX_ERRORS_PER_EVENT(
+      "maxErrorsPerEvent",
+      "10",
+      "Field errors reported per invalid event; the rest are counted in one \"… and N more\""),
+  MAX_ERRORS_PER_RESPONSE(
+      "maxErrorsPerResponse",
+      "100",
+      "Field errors listed in one ingest answer; the rest are counted (dead letters keep them)"),
   LATENESS("lateness", "1m", "How far behind the newest event time an event counts as late"),
   TIERS(
       "tiers",
