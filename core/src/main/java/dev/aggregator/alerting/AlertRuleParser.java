@@ -69,6 +69,74 @@ public final class AlertRuleParser {
     return parse(body, base);
   }
 
+  /** Longest {@code by} of a status change. */
+  static final int MAX_ACTOR = 200;
+
+  /** Longest {@code comment} of a status change. */
+  static final int MAX_COMMENT = 2_000;
+
+  /** Whether a {@code PUT} body asks for a status change rather than a rule edit. */
+  public static boolean isStatusChange(JsonNode body) {
+    return body != null && body.has("status");
+  }
+
+  /**
+   * A status change: {@code {"status":"acknowledged","by":"...","comment":"...","expiresIn":"1h"}}
+   * (only {@code status} required; {@code expiresIn} for {@code acknowledged} only).
+   *
+   * @throws InvalidRuleException with every problem of the body
+   */
+  public StatusChange statusChange(JsonNode body) throws InvalidRuleException {
+    List<InvalidRuleException.Problem> problems = new ArrayList<>();
+    for (Iterator<String> it = body.fieldNames(); it.hasNext(); ) {
+      String f = it.next();
+      if (!Set.of("status", "by", "comment", "expiresIn").contains(f)) {
+        problems.add(
+            problem(
+                f,
+                "a status change takes status, by, comment and expiresIn; change the rule's "
+                    + f
+                    + " in a request of its own"));
+      }
+    }
+    AlertStatus target = null;
+    try {
+      target = AlertStatus.parse(body.path("status").asText(""));
+    } catch (IllegalArgumentException e) {
+      problems.add(problem("status", e.getMessage()));
+    }
+    String by = optionalText(body, "by", MAX_ACTOR, problems);
+    String comment = optionalText(body, "comment", MAX_COMMENT, problems);
+    long expiresIn = -1;
+    if (body.hasNonNull("expiresIn")) {
+      try {
+        expiresIn = Durations.parse(body.get("expiresIn").asText()).toMillis();
+        if (target != AlertStatus.ACKNOWLEDGED) {
+          problems.add(problem("expiresIn", "expiresIn applies to acknowledged only"));
+        }
+      } catch (IllegalArgumentException e) {
+        problems.add(problem("expiresIn", e.getMessage()));
+      }
+    }
+    if (!problems.isEmpty()) {
+      throw new InvalidRuleException(problems);
+    }
+    return new StatusChange(target, by, comment, expiresIn);
+  }
+
+  private static String optionalText(
+      JsonNode body, String field, int max, List<InvalidRuleException.Problem> problems) {
+    JsonNode n = body.get(field);
+    if (n == null || n.isNull()) {
+      return null;
+    }
+    if (!n.isTextual() || n.asText().length() > max) {
+      problems.add(problem(field, field + " must be a string of at most " + max + " chars"));
+      return null;
+    }
+    return n.asText();
+  }
+
   private AlertRule parse(JsonNode body, AlertRule base) throws InvalidRuleException {
     List<InvalidRuleException.Problem> problems = new ArrayList<>();
     if (body == null || !body.isObject()) {

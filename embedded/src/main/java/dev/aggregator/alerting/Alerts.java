@@ -1,6 +1,5 @@
 package dev.aggregator.alerting;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.aggregator.aggregation.Catalog;
 import dev.aggregator.aggregation.Durations;
 import dev.aggregator.aggregation.Tier;
@@ -16,12 +15,10 @@ import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HexFormat;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.LongSupplier;
@@ -58,10 +55,6 @@ public final class Alerts implements AutoCloseable {
 
   static final long MIN_PASS_GAP_MS = 5;
   static final long FULL_PASS_MS = 1_000;
-  static final int MAX_ACTOR = 200;
-  static final int MAX_COMMENT = 2_000;
-  private static final Set<AlertStatus> NOTIFIED_BY_WEBHOOK =
-      Set.of(AlertStatus.TRIGGERED, AlertStatus.ACKNOWLEDGED, AlertStatus.RESOLVED);
   private static final SecureRandom IDS = new SecureRandom();
 
   private final AlertStore store;
@@ -70,29 +63,14 @@ public final class Alerts implements AutoCloseable {
   private final Function<String, Catalog.MetricRef> metrics;
   private final LongSupplier clock;
   private final AlertRuleParser parser;
-  private final WebhookSender webhooks;
+  private final AlertNotifier notifier;
   private final int maxAlerts;
 
   private final Map<String, Alert> alerts = new LinkedHashMap<>(); // guarded by this
-  private final List<Consumer<byte[]>> listeners = new CopyOnWriteArrayList<>();
   private final Thread evaluator;
   private volatile boolean closed;
-  private final java.util.concurrent.atomic.AtomicInteger pendingDeliveries =
-      new java.util.concurrent.atomic.AtomicInteger();
   private volatile int ruleCount;
 
-  private final Counter transitionsTotal =
-      Counter.builder()
-          .name("aggregator_alert_transitions_total")
-          .help("Alert transitions, by the state entered")
-          .labelNames("to")
-          .build();
-  private final Counter deliveries =
-      Counter.builder()
-          .name("aggregator_alert_webhook_deliveries_total")
-          .help("Webhook deliveries finished, by result (delivered, failed)")
-          .labelNames("result")
-          .build();
   private final Counter evaluationErrors =
       Counter.builder()
           .name("aggregator_alert_evaluation_errors_total")
@@ -122,7 +100,7 @@ public final class Alerts implements AutoCloseable {
     this.metrics = metrics;
     this.clock = clock;
     this.parser = new AlertRuleParser(policy, tiers);
-    this.webhooks = webhooks;
+    this.notifier = new AlertNotifier(webhooks, this.store);
     this.maxAlerts = maxAlerts;
     for (Alert a : this.store.alerts()) {
       alerts.put(a.id(), a);
@@ -133,7 +111,7 @@ public final class Alerts implements AutoCloseable {
     this.evaluator = new Thread(this::run, "alert-evaluator");
     this.evaluator.setDaemon(true);
     List<WebhookDelivery> owed = this.store.outbox();
-    owed.forEach(this::deliver);
+    owed.forEach(notifier::deliver);
     LOG.info(
         "{} alert rule(s) loaded{}",
         alerts.size(),
@@ -149,12 +127,16 @@ public final class Alerts implements AutoCloseable {
 
   /** Hears of every transition of rules that notify WebSocket clients, as the message to send. */
   public void addListener(Consumer<byte[]> listener) {
-    listeners.add(listener);
+    notifier.addListener(listener);
+  }
+
+  /** Parses API bodies into the rules and status changes this takes (the server calls it). */
+  public AlertRuleParser parser() {
+    return parser;
   }
 
   public void register(PrometheusRegistry registry) {
-    registry.register(transitionsTotal);
-    registry.register(deliveries);
+    notifier.register(registry);
     registry.register(evaluationErrors);
     registry.register(passSeconds);
     registry.register(queue.dataDelay);
@@ -181,8 +163,7 @@ public final class Alerts implements AutoCloseable {
    * @throws InvalidRuleException with every problem of the body
    * @throws LimitException when {@code maxAlerts} rules exist
    */
-  public Alert create(JsonNode body) throws InvalidRuleException {
-    AlertRule rule = parser.create(body);
+  public Alert create(AlertRule rule) throws InvalidRuleException {
     checkAgainstCatalog(rule);
     Alert a;
     synchronized (this) {
@@ -223,26 +204,15 @@ public final class Alerts implements AutoCloseable {
   }
 
   /**
-   * Changes a rule ({@code body} names the fields to change; its state carries on), or moves it
-   * through its lifecycle ({@code {"status":"acknowledged","by":"...","comment":"...",
-   * "expiresIn":"1h"}}, {@code {"status":"resolved"}}, ...).
+   * Replaces a rule ({@link AlertRuleParser#edit} of its current one); its state carries on.
    *
    * @return the alert after the change, or null if there is no such alert
-   * @throws IllegalTransitionException when the lifecycle does not allow the move (a 409)
    */
-  public Alert update(String id, JsonNode body) throws InvalidRuleException {
-    if (body != null && body.has("status")) {
-      return act(id, body);
-    }
-    Alert current = get(id);
-    if (current == null) {
-      return null;
-    }
-    AlertRule rule = parser.edit(current.rule(), body);
+  public Alert edit(String id, AlertRule rule) throws InvalidRuleException {
     checkAgainstCatalog(rule);
     Alert edited;
     synchronized (this) {
-      current = alerts.get(id);
+      Alert current = alerts.get(id);
       if (current == null) {
         return null;
       }
@@ -289,43 +259,14 @@ public final class Alerts implements AutoCloseable {
     return counts;
   }
 
-  private Alert act(String id, JsonNode body) throws InvalidRuleException {
-    List<InvalidRuleException.Problem> problems = new ArrayList<>();
-    for (Iterator<String> it = body.fieldNames(); it.hasNext(); ) {
-      String f = it.next();
-      if (!Set.of("status", "by", "comment", "expiresIn").contains(f)) {
-        problems.add(
-            AlertRuleParser.problem(
-                f,
-                "a status change takes status, by, comment and expiresIn; change the rule's "
-                    + f
-                    + " in a request of its own"));
-      }
-    }
-    AlertStatus target = null;
-    try {
-      target = AlertStatus.parse(body.path("status").asText(""));
-    } catch (IllegalArgumentException e) {
-      problems.add(AlertRuleParser.problem("status", e.getMessage()));
-    }
-    String by = optionalText(body, "by", MAX_ACTOR, problems);
-    String comment = optionalText(body, "comment", MAX_COMMENT, problems);
-    long expiresIn = -1;
-    if (body.hasNonNull("expiresIn")) {
-      try {
-        expiresIn = Durations.parse(body.get("expiresIn").asText()).toMillis();
-        if (target != AlertStatus.ACKNOWLEDGED) {
-          problems.add(
-              AlertRuleParser.problem("expiresIn", "expiresIn applies to acknowledged only"));
-        }
-      } catch (IllegalArgumentException e) {
-        problems.add(AlertRuleParser.problem("expiresIn", e.getMessage()));
-      }
-    }
-    if (!problems.isEmpty()) {
-      throw new InvalidRuleException(problems);
-    }
-    String actor = by == null ? "api" : by;
+  /**
+   * Moves an alert through its lifecycle.
+   *
+   * @return the alert after the change, or null if there is no such alert
+   * @throws IllegalTransitionException when the lifecycle does not allow the move (a 409)
+   */
+  public Alert act(String id, StatusChange change) {
+    String actor = change.by() == null ? "api" : change.by();
     List<Runnable> notifications = new ArrayList<>();
     Alert next;
     synchronized (this) {
@@ -335,8 +276,14 @@ public final class Alerts implements AutoCloseable {
       }
       long now = clock.getAsLong();
       AlertStateMachine.Step step =
-          AlertStateMachine.request(current.state(), target, actor, comment, now, expiresIn);
-      next = current.after(step, actor, comment, null, now);
+          AlertStateMachine.request(
+              current.state(),
+              change.target(),
+              actor,
+              change.comment(),
+              now,
+              change.expiresInMillis());
+      next = current.after(step, actor, change.comment(), null, now);
       commit(next, step.transitions(), notifications);
     }
     notifications.forEach(Runnable::run);
@@ -425,74 +372,15 @@ public final class Alerts implements AutoCloseable {
 
   /** Stores the alert's new state with its transitions and their deliveries; caller holds lock. */
   private void commit(Alert next, List<Transition> transitions, List<Runnable> notifications) {
-    List<WebhookDelivery> owed = new ArrayList<>();
-    List<byte[]> messages = new ArrayList<>();
-    long seq = next.transitions() - transitions.size();
-    for (Transition t : transitions) {
-      byte[] body = AlertJson.notification(next, t, seq);
-      messages.add(body);
-      if (NOTIFIED_BY_WEBHOOK.contains(t.to())) {
-        List<NotifyTarget> targets = next.rule().targets();
-        for (int i = 0; i < targets.size(); i++) {
-          NotifyTarget target = targets.get(i);
-          if (target.type() == NotifyTarget.Type.WEBHOOK) {
-            String deliveryId = next.id() + "-" + seq + "-" + i;
-            owed.add(new WebhookDelivery(deliveryId, target.url(), target.secret(), body));
-          }
-        }
-      }
-      seq++;
-    }
-    store.write(next, transitions, owed);
+    AlertNotifier.Plan plan = notifier.plan(next, transitions);
+    store.write(next, transitions, plan.deliveries());
     alerts.put(next.id(), next);
-    boolean toSockets =
-        next.rule().targets().stream().anyMatch(t -> t.type() == NotifyTarget.Type.WEBSOCKET);
-    for (int k = 0; k < transitions.size(); k++) {
-      Transition t = transitions.get(k);
-      transitionsTotal.labelValues(t.to().wire()).inc();
-      LOG.info(
-          "alert {} ({}) {} -> {}: {}{} by {}",
-          next.id(),
-          next.rule().name(),
-          t.from().wire(),
-          t.to().wire(),
-          t.reason(),
-          t.value() == null ? "" : " (value " + t.value() + ")",
-          t.actor());
-      if (toSockets) {
-        byte[] message = messages.get(k);
-        notifications.add(() -> listeners.forEach(l -> l.accept(message)));
-      }
-    }
-    for (WebhookDelivery d : owed) {
-      notifications.add(() -> deliver(d));
-    }
+    notifier.stored(next, transitions, plan, notifications);
   }
 
   /** Webhook deliveries owed and not finished yet (in the outbox). */
   public int pendingDeliveries() {
-    return pendingDeliveries.get();
-  }
-
-  private void deliver(WebhookDelivery d) {
-    pendingDeliveries.incrementAndGet();
-    webhooks
-        .send(d)
-        .whenComplete(
-            (result, error) -> {
-              boolean ok = error == null && result.delivered();
-              deliveries.labelValues(ok ? "delivered" : "failed").inc();
-              if (closed) {
-                return; // the store may be gone; the outbox keeps it for the next start
-              }
-              try {
-                store.finished(d.deliveryId());
-              } catch (IOException | RuntimeException e) {
-                LOG.warn("could not clear delivered webhook {}: {}", d.deliveryId(), e.toString());
-              } finally {
-                pendingDeliveries.decrementAndGet();
-              }
-            });
+    return notifier.pendingDeliveries();
   }
 
   private void checkAgainstCatalog(AlertRule rule) throws InvalidRuleException {
@@ -509,20 +397,6 @@ public final class Alerts implements AutoCloseable {
                       + ref.schema().name()
                       + "_value)")));
     }
-  }
-
-  private static String optionalText(
-      JsonNode body, String field, int max, List<InvalidRuleException.Problem> problems) {
-    JsonNode n = body.get(field);
-    if (n == null || n.isNull()) {
-      return null;
-    }
-    if (!n.isTextual() || n.asText().length() > max) {
-      problems.add(
-          AlertRuleParser.problem(field, field + " must be a string of at most " + max + " chars"));
-      return null;
-    }
-    return n.asText();
   }
 
   private static String describe(AlertRule r) {
@@ -556,6 +430,6 @@ public final class Alerts implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    webhooks.close(); // deliveries still retrying stay in the outbox for the next start
+    notifier.close(); // deliveries still retrying stay in the outbox for the next start
   }
 }

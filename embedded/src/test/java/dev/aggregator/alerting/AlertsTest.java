@@ -80,11 +80,17 @@ class AlertsTest {
   }
 
   private Alert create(String json) throws Exception {
-    return agg.alerts().create(JSON.readTree(json));
+    return agg.alerts().create(agg.alerts().parser().create(JSON.readTree(json)));
   }
 
   private Alert put(String id, String json) throws Exception {
-    return agg.alerts().update(id, JSON.readTree(json));
+    JsonNode body = JSON.readTree(json);
+    Alerts alerts = agg.alerts();
+    if (AlertRuleParser.isStatusChange(body)) {
+      return alerts.act(id, alerts.parser().statusChange(body));
+    }
+    Alert current = alerts.get(id);
+    return current == null ? null : alerts.edit(id, alerts.parser().edit(current.rule(), body));
   }
 
   private AlertStatus evaluate(String id) {

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.aggregator.alerting.Alert;
 import dev.aggregator.alerting.AlertJson;
+import dev.aggregator.alerting.AlertRuleParser;
 import dev.aggregator.alerting.AlertStatus;
 import dev.aggregator.alerting.Alerts;
 import dev.aggregator.alerting.IllegalTransitionException;
@@ -36,7 +37,7 @@ final class AlertHandlers {
   void create(RoutingContext ctx) {
     JsonNode body = body(ctx);
     if (body != null) {
-      run(ctx, 201, () -> AlertJson.toApi(alerts.create(body)));
+      run(ctx, 201, () -> AlertJson.toApi(alerts.create(alerts.parser().create(body))));
     }
   }
 
@@ -85,7 +86,16 @@ final class AlertHandlers {
           ctx,
           200,
           () -> {
-            Alert a = alerts.update(id, body);
+            Alert a;
+            if (AlertRuleParser.isStatusChange(body)) {
+              a = alerts.act(id, alerts.parser().statusChange(body));
+            } else {
+              Alert current = alerts.get(id);
+              a =
+                  current == null
+                      ? null
+                      : alerts.edit(id, alerts.parser().edit(current.rule(), body));
+            }
             return a == null ? null : AlertJson.toApi(a);
           });
     }
