@@ -4,8 +4,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import dev.aggregator.Aggregator;
-import dev.aggregator.aggregation.Catalog;
 import dev.aggregator.live.AnswerDiff;
+import dev.aggregator.live.LiveSchedule;
+import dev.aggregator.live.LiveSchedule.Subscription;
+import dev.aggregator.live.LiveSchedule.Target;
 import dev.aggregator.query.InvalidQueryException;
 import dev.aggregator.query.QueryResult;
 import io.vertx.core.Vertx;
@@ -15,7 +17,9 @@ import io.vertx.core.http.ServerWebSocket;
 import io.vertx.ext.web.RoutingContext;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -64,7 +68,8 @@ final class LiveSockets {
   private final Aggregator agg;
   private final WorkerExecutor workers;
   private final Map<ServerWebSocket, Client> clients = new ConcurrentHashMap<>();
-  private final Set<String> changedTypes = ConcurrentHashMap.newKeySet();
+  private final LiveSchedule<ServerWebSocket> schedule =
+      new LiveSchedule<>(Duration.ofMillis(UPDATE_MS));
   private final List<String> allowedOrigins;
   private final HostCheck hosts;
 
@@ -83,22 +88,6 @@ final class LiveSockets {
     final java.util.Set<String> pending = new java.util.HashSet<>();
 
     volatile long fullSince;
-  }
-
-  /** One subscription: its query's parameters, what was sent, whether an update is due. */
-  private static final class Subscription {
-    final String id;
-    final Map<String, List<String>> params;
-    final String metric;
-    final AnswerDiff diff = new AnswerDiff();
-    volatile boolean due;
-    long lastUpdateNanos = System.nanoTime(); // the snapshot; then only on the timer's loop
-
-    Subscription(String id, Map<String, List<String>> params) {
-      this.id = id;
-      this.params = params;
-      this.metric = params.get("metric").get(0);
-    }
   }
 
   /**
@@ -198,7 +187,7 @@ final class LiveSockets {
 
   private void typesChanged(Set<String> types) {
     if (!clients.isEmpty()) {
-      changedTypes.addAll(types);
+      schedule.typesChanged(types);
     }
   }
 
@@ -256,7 +245,7 @@ final class LiveSockets {
           "\"query\" must be an object of GET /api/analytics/query's parameters, with a metric");
       return;
     }
-    Subscription sub = new Subscription(id, params);
+    Subscription sub = new Subscription(id, params, System.nanoTime());
     client.pending.add(id);
     workers
         .executeBlocking(
@@ -307,39 +296,20 @@ final class LiveSockets {
 
   // ---- updates --------------------------------------------------------------------------------
 
-  /** A subscription whose update is due, and where to send it. */
-  private record Target(ServerWebSocket ws, Subscription sub) {}
-
   /**
-   * Every {@value #TICK_MS} ms: re-reads the subscriptions whose metric saw events and that were
-   * not updated in the last {@value #UPDATE_MS} ms. Subscriptions with the same parameters — a
-   * dashboard open in many browsers — share one run of their query; each then gets its own
-   * difference. One round at a time: while one runs, changes wait for the next.
+   * Every {@value #TICK_MS} ms: re-reads the subscriptions {@link LiveSchedule} says are due (their
+   * metric saw events, not updated in the last {@value #UPDATE_MS} ms, the client keeps up); those
+   * with the same parameters share one run of their query, each then gets its own difference. One
+   * round at a time: while one runs, changes wait for the next.
    */
   private void updateAll() {
     if (updating) {
       return;
     }
-    List<String> types = new ArrayList<>(changedTypes);
-    changedTypes.removeAll(types);
-    long now = System.nanoTime();
-    Map<Map<String, List<String>>, List<Target>> byQuery = new LinkedHashMap<>();
-    for (Map.Entry<ServerWebSocket, Client> e : clients.entrySet()) {
-      ServerWebSocket ws = e.getKey();
-      for (Subscription sub : e.getValue().subscriptions.values()) {
-        for (String type : types) {
-          if (Catalog.isMetricOf(sub.metric, type)) {
-            sub.due = true;
-            break;
-          }
-        }
-        if (sub.due && now - sub.lastUpdateNanos >= UPDATE_MS * 1_000_000 && keepsUp(ws)) {
-          sub.due = false;
-          sub.lastUpdateNanos = now;
-          byQuery.computeIfAbsent(sub.params, k -> new ArrayList<>()).add(new Target(ws, sub));
-        }
-      }
-    }
+    Map<ServerWebSocket, Collection<Subscription>> subscriptions = new LinkedHashMap<>();
+    clients.forEach((ws, client) -> subscriptions.put(ws, client.subscriptions.values()));
+    Map<Map<String, List<String>>, List<Target<ServerWebSocket>>> byQuery =
+        schedule.due(subscriptions, System.nanoTime(), this::keepsUp);
     if (byQuery.isEmpty()) {
       return;
     }
@@ -348,17 +318,19 @@ final class LiveSockets {
         .executeBlocking(
             () -> {
               List<Map.Entry<ServerWebSocket, String>> out = new ArrayList<>();
-              for (Map.Entry<Map<String, List<String>>, List<Target>> group : byQuery.entrySet()) {
+              for (Map.Entry<Map<String, List<String>>, List<Target<ServerWebSocket>>> group :
+                  byQuery.entrySet()) {
                 QueryResult answer;
                 try {
                   answer = run(group.getKey());
                 } catch (InvalidQueryException e) {
                   continue; // valid at subscription, e.g. now past a tier's retention: no update
                 }
-                for (Target t : group.getValue()) {
-                  QueryResult changes = t.sub().diff.changes(answer);
+                for (Target<ServerWebSocket> t : group.getValue()) {
+                  QueryResult changes = t.subscription().diff.changes(answer);
                   if (!AnswerDiff.isEmpty(changes)) {
-                    out.add(Map.entry(t.ws(), result("update", t.sub().id, changes)));
+                    out.add(
+                        Map.entry(t.connection(), result("update", t.subscription().id, changes)));
                   }
                 }
               }
