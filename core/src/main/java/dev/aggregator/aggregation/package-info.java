@@ -2,9 +2,14 @@
  * Event-time rollups: each event adds O(1) work to the buckets of every {@link
  * dev.aggregator.aggregation.Tier} whose retention still covers its timestamp.
  *
- * <p>{@link dev.aggregator.aggregation.RollupEngine} is the write path (mutable, single writer);
- * queries read it under a read lock through {@link dev.aggregator.aggregation.RollupEngine#read}.
- * {@link dev.aggregator.aggregation.Catalog} names metrics, dimensions and series: {@code
+ * <p>{@link dev.aggregator.aggregation.RollupAccumulator} is the per-event work (resolve an event
+ * against the {@link dev.aggregator.aggregation.Catalog}, note its row updates, apply a shard's
+ * share) with no lock, store, clock or thread. {@link dev.aggregator.aggregation.RollupEngine}
+ * wraps it: the write path (one writer, rows in shards updated in parallel), checkpoints into a
+ * {@code RollupStore} (with {@link dev.aggregator.aggregation.StoredCheckpoint}'s record) and the
+ * read gateway. Queries see a {@link dev.aggregator.aggregation.RollupSource}: the engine (store +
+ * rows in memory), or {@link dev.aggregator.aggregation.StoredRollups} (the store alone, for a
+ * process that does not aggregate). The catalog names metrics, dimensions and series: {@code
  * <eventType>} (alias {@code <eventType>_count}) counts events, {@code <eventType>_<field>}
  * summarizes a numeric property.
  *
