@@ -246,12 +246,13 @@ public class RollupStoreBenchmark {
     void close() throws IOException, SQLException;
   }
 
-  static final class Rocks implements Rows {
-    private final RocksRollupStore store;
+  /** Writes and scans through the {@link RollupStore} contract, the same for every store. */
+  abstract static class StoreRows<S extends RollupStore> implements Rows {
+    final S store;
     private final Counter counter = new Counter();
 
-    Rocks(Path dir) throws IOException {
-      store = RocksRollupStore.open(dir, BUCKETS_PER_PARTITION);
+    StoreRows(S store) {
+      this.store = store;
     }
 
     @Override
@@ -273,6 +274,12 @@ public class RollupStoreBenchmark {
       counter.rows = 0;
       store.scan(TIER, series, from, to, counter);
       return counter.rows;
+    }
+  }
+
+  static final class Rocks extends StoreRows<RocksRollupStore> {
+    Rocks(Path dir) throws IOException {
+      super(RocksRollupStore.open(dir, BUCKETS_PER_PARTITION));
     }
 
     @Override
@@ -288,41 +295,31 @@ public class RollupStoreBenchmark {
   }
 
   /** {@link PostgresRollupStore}, cluster mode's store, in a fresh schema of a running server. */
-  static final class Pg implements Rows {
+  static final class Pg extends StoreRows<PostgresRollupStore> {
     private static final java.util.concurrent.atomic.AtomicInteger SCHEMAS =
         new java.util.concurrent.atomic.AtomicInteger();
     private final String url;
-    private final java.util.Properties properties = new java.util.Properties();
+    private final java.util.Properties properties;
     private final String schema;
-    private final PostgresRollupStore store;
-    private final Counter counter = new Counter();
 
     Pg(String url) throws IOException {
+      this(
+          url,
+          user("postgres"),
+          "bench_" + ProcessHandle.current().pid() + "_" + SCHEMAS.incrementAndGet());
+    }
+
+    private Pg(String url, java.util.Properties properties, String schema) throws IOException {
+      super(PostgresRollupStore.open(url, properties, schema, BUCKETS_PER_PARTITION));
       this.url = url;
-      properties.setProperty("user", "postgres");
-      schema = "bench_" + ProcessHandle.current().pid() + "_" + SCHEMAS.incrementAndGet();
-      store = PostgresRollupStore.open(url, properties, schema, BUCKETS_PER_PARTITION);
+      this.properties = properties;
+      this.schema = schema;
     }
 
-    @Override
-    public void write(long firstBucket, int buckets, int series, byte[][] values)
-        throws IOException {
-      try (StoreBatch batch = store.batch()) {
-        for (long bucket = firstBucket; bucket < firstBucket + buckets; bucket++) {
-          for (int s = 0; s < series; s++) {
-            batch.putRow(TIER, s, bucket, value(values, s, bucket));
-          }
-        }
-        store.write(batch);
-      }
-    }
-
-    @Override
-    public int scan(int series, long from, long to, Blackhole blackhole) throws IOException {
-      counter.blackhole = blackhole;
-      counter.rows = 0;
-      store.scan(TIER, series, from, to, counter);
-      return counter.rows;
+    private static java.util.Properties user(String name) {
+      java.util.Properties p = new java.util.Properties();
+      p.setProperty("user", name);
+      return p;
     }
 
     /** VACUUM FULL rewrites the tables without dead tuples: the size as compacted as it gets. */

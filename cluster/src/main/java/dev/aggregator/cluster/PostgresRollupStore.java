@@ -352,6 +352,12 @@ public final class PostgresRollupStore implements RollupStore {
   /** In the order of the keys' UTF-8 bytes, as RocksDB's: the column's collation is "C". */
   @Override
   public Map<String, byte[]> metaWithPrefix(String prefix) throws IOException {
+    return metaWithPrefix(prefix, prefix);
+  }
+
+  /** The primary key's index range from {@code fromKey}, not the whole prefix. */
+  @Override
+  public Map<String, byte[]> metaWithPrefix(String prefix, String fromKey) throws IOException {
     try {
       return read(
           null,
@@ -361,8 +367,9 @@ public final class PostgresRollupStore implements RollupStore {
                 c.prepareStatement(
                     "SELECT key, value FROM "
                         + schema
-                        + ".rollup_meta WHERE starts_with(key, ?) ORDER BY key")) {
+                        + ".rollup_meta WHERE starts_with(key, ?) AND key >= ? ORDER BY key")) {
               ps.setString(1, prefix);
+              ps.setString(2, fromKey);
               try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                   out.put(rs.getString(1), rs.getBytes(2));

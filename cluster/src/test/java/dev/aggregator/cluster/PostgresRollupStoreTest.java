@@ -171,6 +171,9 @@ class PostgresRollupStoreTest {
             "catalog/0000000000000002",
             "catalog/000000000000000a",
             "catalog/é");
+    assertThat(store.metaWithPrefix("catalog/", "catalog/0000000000000002").keySet())
+        .as("from a key on: what a reader of the journal has not seen yet")
+        .containsExactly("catalog/0000000000000002", "catalog/000000000000000a", "catalog/é");
   }
 
   @Test

@@ -657,8 +657,8 @@ public final class RollupEngine implements RollupSource {
   /** Reads the catalog and checkpoint back from the store. */
   private void load() {
     try {
-      boolean beforeMarginals = StoredCheckpoint.beforeMarginals(store);
       byte[] checkpoint = StoredCheckpoint.read(store);
+      boolean beforeMarginals = StoredCheckpoint.beforeMarginals(store, checkpoint);
       journalSequence = StoredCheckpoint.replayCatalog(store, catalog, 0);
       if (beforeMarginals) {
         catalog.markMarginalsIncomplete(); // written by the full-combination design

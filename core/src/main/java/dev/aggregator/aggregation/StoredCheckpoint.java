@@ -64,7 +64,7 @@ record StoredCheckpoint(LogPosition position, long watermark, long journalEntrie
       MetaBatch batch, List<byte[]> journal, Map<String, byte[]> stats, long from) {
     long n = from;
     for (byte[] entry : journal) {
-      batch.putMeta(JOURNAL + String.format("%016x", n++), entry);
+      batch.putMeta(journalKey(n++), entry);
     }
     for (Map.Entry<String, byte[]> s : stats.entrySet()) {
       batch.putMeta(STATS + s.getKey(), s.getValue());
@@ -78,11 +78,10 @@ record StoredCheckpoint(LogPosition position, long watermark, long journalEntrie
    * drained afterwards: replaying is not a change to write back.
    */
   static long replayCatalog(MetadataStore store, Catalog catalog, long from) throws IOException {
-    long n = 0;
-    for (byte[] entry : store.metaWithPrefix(JOURNAL).values()) {
-      if (n++ >= from) {
-        catalog.replay(entry);
-      }
+    long n = from; // entries are numbered 0, 1, ... in key order: read only those from `from` on
+    for (byte[] entry : store.metaWithPrefix(JOURNAL, journalKey(from)).values()) {
+      catalog.replay(entry);
+      n++;
     }
     for (Map.Entry<String, byte[]> s : store.metaWithPrefix(STATS).entrySet()) {
       catalog.restoreStats(s.getKey().substring(STATS.length()), s.getValue());
@@ -92,8 +91,15 @@ record StoredCheckpoint(LogPosition position, long watermark, long journalEntrie
     return n;
   }
 
-  /** Whether the store was written by the full-combination design (checkpoints, no format). */
-  static boolean beforeMarginals(MetadataStore store) throws IOException {
-    return store.getMeta(CHECKPOINT) != null && store.getMeta(FORMAT) == null;
+  private static String journalKey(long n) {
+    return JOURNAL + String.format("%016x", n);
+  }
+
+  /**
+   * Whether the store was written by the full-combination design: it has a checkpoint ({@code
+   * checkpoint}, as {@link #read} gave it) but no format marker.
+   */
+  static boolean beforeMarginals(MetadataStore store, byte[] checkpoint) throws IOException {
+    return checkpoint != null && store.getMeta(FORMAT) == null;
   }
 }

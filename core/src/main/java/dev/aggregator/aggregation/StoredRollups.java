@@ -62,7 +62,7 @@ public final class StoredRollups implements RollupSource, AutoCloseable {
       RollupStore.Snapshot next = store.snapshot();
       try {
         journalEntries = StoredCheckpoint.replayCatalog(store, catalog, journalEntries);
-        if (journalEntries > 0 && StoredCheckpoint.beforeMarginals(store)) {
+        if (journalEntries > 0 && StoredCheckpoint.beforeMarginals(store, now)) {
           catalog.markMarginalsIncomplete();
         }
       } catch (IOException | RuntimeException e) {

@@ -20,6 +20,21 @@ public interface MetadataStore {
   /** Every metadata entry whose key starts with {@code prefix}, in key order. */
   Map<String, byte[]> metaWithPrefix(String prefix) throws IOException;
 
+  /**
+   * The entries of {@link #metaWithPrefix(String)} whose key is {@code fromKey} or after: what an
+   * append-only series of keys (the catalog's journal) holds past what a reader has seen, without
+   * reading it all again. The default filters the whole prefix; stores override it with a seek.
+   */
+  default Map<String, byte[]> metaWithPrefix(String prefix, String fromKey) throws IOException {
+    Map<String, byte[]> out = new java.util.LinkedHashMap<>();
+    for (Map.Entry<String, byte[]> e : metaWithPrefix(prefix).entrySet()) {
+      if (e.getKey().compareTo(fromKey) >= 0) {
+        out.put(e.getKey(), e.getValue());
+      }
+    }
+    return out;
+  }
+
   /** A new, empty batch; nothing happens until {@link #write}. */
   MetaBatch batch();
 

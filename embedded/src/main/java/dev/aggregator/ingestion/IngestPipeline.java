@@ -105,16 +105,21 @@ public final class IngestPipeline {
     boolean[] duplicate = new boolean[n];
     boolean[] hasId = new boolean[n];
     long[] hashes = new long[n];
+    int withoutId = 0;
     for (int i = 0; i < n; i++) {
       String id = events.get(i).id();
       if (id != null) {
         hasId[i] = true;
         hashes[i] = Hashing.hash64(id); // outside the dedup lock
+      } else {
+        withoutId++;
       }
     }
     int duplicates = dedup.markAllIfNew(hashes, hasId, arrival, duplicate);
     RecordBuffer records = new RecordBuffer(n * 160);
-    List<Event> accepted = new ArrayList<>(n - duplicates);
+    // The batch as it came unless an event is dropped (a duplicate) or replaced (given an id).
+    List<Event> accepted =
+        duplicates == 0 && withoutId == 0 ? events : new ArrayList<>(n - duplicates);
     String[] assigned = new String[n];
     for (int i = 0; i < n; i++) {
       if (!duplicate[i]) {
@@ -133,7 +138,9 @@ public final class IngestPipeline {
                   e.properties());
         }
         EventCodec.encode(e, id, arrival, records);
-        accepted.add(e);
+        if (accepted != events) {
+          accepted.add(e);
+        }
       }
     }
     int acceptedCount = n - duplicates;

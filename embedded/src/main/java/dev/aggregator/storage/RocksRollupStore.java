@@ -560,11 +560,18 @@ public final class RocksRollupStore implements RollupStore {
   /** Entries in the order of their keys' UTF-8 bytes (= code point order). */
   @Override
   public Map<String, byte[]> metaWithPrefix(String prefix) throws IOException {
+    return metaWithPrefix(prefix, prefix);
+  }
+
+  /** One seek to {@code fromKey} (or the prefix, if after it), then the prefix's keys in order. */
+  @Override
+  public Map<String, byte[]> metaWithPrefix(String prefix, String fromKey) throws IOException {
     ensureOpen();
     byte[] start = prefix.getBytes(UTF_8);
+    byte[] from = fromKey.compareTo(prefix) > 0 ? fromKey.getBytes(UTF_8) : start;
     Map<String, byte[]> entries = new LinkedHashMap<>();
     try (RocksIterator it = db.newIterator(meta)) {
-      for (it.seek(start); it.isValid(); it.next()) {
+      for (it.seek(from); it.isValid(); it.next()) {
         byte[] key = it.key();
         if (key.length < start.length
             || !Arrays.equals(key, 0, start.length, start, 0, start.length)) {

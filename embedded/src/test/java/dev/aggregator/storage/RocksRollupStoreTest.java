@@ -413,6 +413,12 @@ class RocksRollupStoreTest {
           .containsExactly(
               "alarm/x", "alert", "alert/a", "alert/b", "alert/é", "alerts", "catalog/x");
       assertThat(store.metaWithPrefix("zzz")).isEmpty();
+      assertThat(store.metaWithPrefix("alert/", "alert/b").keySet())
+          .as("from a key on, still within the prefix")
+          .containsExactly("alert/b", "alert/é");
+      assertThat(store.metaWithPrefix("alert/", "a").keySet())
+          .as("a key before the prefix starts at the prefix")
+          .containsExactly("alert/a", "alert/b", "alert/é");
     }
   }
 
