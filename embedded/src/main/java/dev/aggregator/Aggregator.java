@@ -79,7 +79,8 @@ public final class Aggregator implements AutoCloseable {
     this.deadLetters =
         new DeadLetterLog(config.dataDir().resolve("deadletters"), config.deadLetterCapacity());
     this.store =
-        RocksRollupStore.open(config.dataDir().resolve("rollups"), partitions(config.tiers()));
+        RocksRollupStore.open(
+            config.dataDir().resolve("rollups"), Tier.bucketsPerPartition(config.tiers()));
     int shards = config.effectiveAggregationThreads();
     this.shardHelpers = shards == 1 ? null : shardHelpers(shards - 1);
     this.rollups =
@@ -336,25 +337,6 @@ public final class Aggregator implements AutoCloseable {
     long records = log.redactUser(stored, upTo);
     LOG.info("deleted a user's events: {} from the event store, {} in the log", events, records);
     return new UserDeletion(events, records, upTo);
-  }
-
-  /**
-   * Buckets per store partition, by resolution: a partition is the unit retention drops at once, so
-   * it spans a small part of a tier's retention (1 h of 1 s buckets, a day of minutes).
-   */
-  static long[] partitions(List<Tier> tiers) {
-    long[] buckets = new long[tiers.size()];
-    for (int i = 0; i < buckets.length; i++) {
-      long res = tiers.get(i).resolution().millis();
-      long span =
-          res < 60_000L
-              ? 3_600_000L
-              : res < 3_600_000L
-                  ? 86_400_000L
-                  : res < 86_400_000L ? 30 * 86_400_000L : 366 * 86_400_000L;
-      buckets[i] = Math.max(1, span / res);
-    }
-    return buckets;
   }
 
   private static java.util.concurrent.ExecutorService shardHelpers(int threads) {

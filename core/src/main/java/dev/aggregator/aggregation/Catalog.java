@@ -33,11 +33,12 @@ public final class Catalog {
   public static final String OTHER = "__other__";
 
   private final CatalogLimits limits;
+  private final SeriesIds ids;
   private final Map<String, EventSchema> schemas = new HashMap<>();
   private final Map<String, MetricRef> byName = new HashMap<>();
   private final List<byte[]> journal = new ArrayList<>();
   private final Set<EventSchema> statsChanged = new LinkedHashSet<>();
-  private int nextSeries;
+  private int nextSeries; // the k of the next id this catalog hands out (SeriesIds#id)
   private long bytes; // estimated memory of the names and values kept: against maxCatalogBytes
   // A key, field or value was refused for the byte budget; volatile: health reads it unlocked.
   private volatile boolean full;
@@ -55,7 +56,17 @@ public final class Catalog {
   }
 
   public Catalog(CatalogLimits limits) {
+    this(limits, SeriesIds.ALL);
+  }
+
+  /** A catalog that hands out the series ids of {@code ids} (cluster mode: a partition's). */
+  public Catalog(CatalogLimits limits, SeriesIds ids) {
     this.limits = limits;
+    this.ids = ids;
+  }
+
+  public SeriesIds seriesIds() {
+    return ids;
   }
 
   public CatalogLimits limits() {
@@ -79,9 +90,30 @@ public final class Catalog {
     return list;
   }
 
-  /** Series allocated so far, across types. */
+  /**
+   * Series allocated so far, across types (for a reader that replays several partitions' journals:
+   * one more than the highest id seen).
+   */
   public int seriesCount() {
     return nextSeries;
+  }
+
+  /** The id the next series would get: bounded by what a row key holds. */
+  int nextSeriesId() {
+    return ids.id(nextSeries);
+  }
+
+  private int allocate() {
+    return ids.id(nextSeries++);
+  }
+
+  /** A series replayed from a journal: this catalog never hands its id out again. */
+  private void noteSeries(int global) {
+    if (ids.partitions() == 1) {
+      nextSeries = Math.max(nextSeries, global + 1);
+    } else if (ids.partitionOf(global) == ids.partition()) {
+      nextSeries = Math.max(nextSeries, global / ids.partitions() + 1);
+    }
   }
 
   /** The schema of {@code type}, created on first sight; null once maxEventTypes is reached. */
@@ -91,7 +123,7 @@ public final class Catalog {
       if (schemas.size() >= limits.maxEventTypes()) {
         return null;
       }
-      EventSchema created = createSchema(type, nextSeries++);
+      EventSchema created = createSchema(type, allocate());
       record('T', type, out -> out.writeInt(created.totalSeries));
       return created;
     }
@@ -104,7 +136,7 @@ public final class Catalog {
     MetricRef count = new MetricRef(type, s, null, -1);
     byName.put(type, count);
     byName.put(type + "_count", count); // the seed's alias wins over a field named "count"
-    nextSeries = Math.max(nextSeries, totalSeries + 1);
+    noteSeries(totalSeries);
     return s;
   }
 
@@ -338,7 +370,7 @@ public final class Catalog {
   }
 
   private int newSeries(EventSchema s, int[] copy) {
-    int global = nextSeries++;
+    int global = allocate();
     addSeries(s, copy, global);
     record(
         'S',
@@ -468,11 +500,11 @@ public final class Catalog {
             tuple[i] = in.readInt();
           }
           addSeries(s, tuple, global);
-          nextSeries = Math.max(nextSeries, global + 1);
+          noteSeries(global);
         }
         case 'O' -> {
           if (in.available() == 4) { // an overflow series of the full-combination design: unused
-            nextSeries = Math.max(nextSeries, in.readInt() + 1);
+            noteSeries(in.readInt());
           } else {
             s.cappedShapes.add(in.readLong());
           }

@@ -117,7 +117,8 @@ final class RollupAccumulator {
       return Outcome.EXPIRED;
     }
     EventSchema schema = catalog.schemaFor(e.eventType());
-    if (schema == null || catalog.seriesCount() >= RowTable.MAX_SERIES - 2) {
+    if (schema == null
+        || catalog.nextSeriesId() >= RowTable.MAX_SERIES - 2L * catalog.seriesIds().partitions()) {
       return Outcome.FAILED;
     }
     int i = count;

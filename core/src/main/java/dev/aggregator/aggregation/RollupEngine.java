@@ -187,13 +187,51 @@ public final class RollupEngine implements RollupSource {
       RollupStore store,
       int shards,
       Executor helpers) {
+    this(
+        tiers,
+        limits,
+        maxMemoryRows,
+        maxMemoryBytes,
+        lateness,
+        store,
+        shards,
+        helpers,
+        SeriesIds.ALL);
+  }
+
+  /**
+   * One partition of the event types (cluster mode: one per key group of the Flink job), on one
+   * thread: its catalog hands out only the series ids of {@code ids}, so the partitions' stores can
+   * be read as one ({@link StoredRollups}).
+   */
+  public RollupEngine(
+      List<Tier> tiers,
+      CatalogLimits limits,
+      long maxMemoryRows,
+      long maxMemoryBytes,
+      Duration lateness,
+      RollupStore store,
+      SeriesIds ids) {
+    this(tiers, limits, maxMemoryRows, maxMemoryBytes, lateness, store, 1, null, ids);
+  }
+
+  private RollupEngine(
+      List<Tier> tiers,
+      CatalogLimits limits,
+      long maxMemoryRows,
+      long maxMemoryBytes,
+      Duration lateness,
+      RollupStore store,
+      int shards,
+      Executor helpers,
+      SeriesIds ids) {
     if (shards < 1 || (shards > 1 && helpers == null)) {
       throw new IllegalArgumentException("shards must be 1, or more with helpers: " + shards);
     }
     this.shards = shards;
     this.helpers = helpers;
     this.tiers = List.copyOf(tiers);
-    this.catalog = new Catalog(limits);
+    this.catalog = new Catalog(limits, ids);
     this.maxMemoryRows = maxMemoryRows;
     this.maxMemoryBytes = maxMemoryBytes;
     this.latenessMillis = lateness.toMillis();
@@ -250,6 +288,11 @@ public final class RollupEngine implements RollupSource {
   /** The log sequence number the store's rows cover (inclusive), -1 if none (one partition). */
   public long checkpointSequence() {
     return sequenceOf(checkpointPosition);
+  }
+
+  /** What the rows applied so far cover (a record it covers applied again would count twice). */
+  public LogPosition appliedPosition() {
+    return appliedPosition;
   }
 
   /** What the store's rows cover: where a runner resumes after a restart. */

@@ -16,6 +16,11 @@ import java.util.function.Function;
  * Answers are those of the writer's engine at that checkpoint, without the rows it has applied
  * since; each {@link #read} sees one refresh whole.
  *
+ * <p>In cluster mode the event types are partitioned, one writer per partition, each with a store
+ * of its own (a PostgreSQL schema) and the series ids of its {@link SeriesIds} residue: one reader
+ * over every partition's store replays their catalogs into one and reads each series' rows from the
+ * store of the partition that owns it. Each partition's view is its own last checkpoint.
+ *
  * <pre>{@code
  * StoredRollups rollups = new StoredRollups(store, Tier.DEFAULTS);
  * QueryEngine queries = new QueryEngine(rollups, System::currentTimeMillis);
@@ -23,70 +28,109 @@ import java.util.function.Function;
  * }</pre>
  */
 public final class StoredRollups implements RollupSource, AutoCloseable {
-  private final RollupStore store;
+  /** Partition p's store: where the series with {@code SeriesIds#partitionOf == p} live. */
+  private final List<RollupStore> stores;
+
+  private final SeriesIds ids;
   private final List<Tier> tiers;
 
   /**
-   * Replayed from the journal. Declares no combinations of its own: the writer's are in the journal
-   * (with the event time they start from), and declaring them here would register them anew.
+   * Replayed from every partition's journal (their event types and series ids are disjoint).
+   * Declares no combinations of its own: the writer's are in the journal (with the event time they
+   * start from), and declaring them here would register them anew.
    */
   private final Catalog catalog = new Catalog(CatalogLimits.defaults().withCombinations(List.of()));
 
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
-  private byte[] checkpoint;
-  private long journalEntries;
-  private RollupStore.Snapshot snapshot;
+
+  // Per partition: the checkpoint record last seen, journal entries replayed, the snapshot read.
+  private final byte[][] checkpoints;
+  private final long[] journalEntries;
+  private final RollupStore.Snapshot[] snapshots;
 
   /**
    * @param tiers the tiers the writer keeps, in its order (a row's tier is its index)
    */
   public StoredRollups(RollupStore store, List<Tier> tiers) throws IOException {
-    this.store = store;
+    this(List.of(store), tiers);
+  }
+
+  /**
+   * Rollups written by one engine per partition of the event types (cluster mode), read as one.
+   *
+   * @param stores partition p's store at index p: the writers' {@code SeriesIds(p, stores.size())}
+   */
+  public StoredRollups(List<RollupStore> stores, List<Tier> tiers) throws IOException {
+    if (stores.isEmpty()) {
+      throw new IllegalArgumentException("rollups are read from one store or more");
+    }
+    this.stores = List.copyOf(stores);
+    this.ids = new SeriesIds(0, stores.size());
     this.tiers = List.copyOf(tiers);
+    this.checkpoints = new byte[stores.size()][];
+    this.journalEntries = new long[stores.size()];
+    this.snapshots = new RollupStore.Snapshot[stores.size()];
     refresh();
   }
 
   /**
-   * Takes in what the store holds now; returns whether a checkpoint was committed since the last
-   * call. Cheap when nothing changed (one metadata read).
+   * Takes in what the stores hold now; returns whether a checkpoint was committed since the last
+   * call. Cheap when nothing changed (one metadata read per store).
    */
   public boolean refresh() throws IOException {
     lock.writeLock().lock();
     try {
-      byte[] now = StoredCheckpoint.read(store);
-      if (snapshot != null && java.util.Arrays.equals(now, checkpoint)) {
-        return false;
+      boolean changed = false;
+      for (int p = 0; p < stores.size(); p++) {
+        changed |= refresh(p);
       }
-      // The snapshot first: the journal read after it holds every series its rows name (and
-      // perhaps newer ones, which then read no rows until the next refresh).
-      RollupStore.Snapshot next = store.snapshot();
-      try {
-        journalEntries = StoredCheckpoint.replayCatalog(store, catalog, journalEntries);
-        if (journalEntries > 0 && StoredCheckpoint.beforeMarginals(store, now)) {
-          catalog.markMarginalsIncomplete();
-        }
-      } catch (IOException | RuntimeException e) {
-        next.close();
-        throw e;
-      }
-      if (snapshot != null) {
-        snapshot.close(); // no reader holds it: they read under the read lock
-      }
-      snapshot = next;
-      checkpoint = now;
-      return true;
+      return changed;
     } finally {
       lock.writeLock().unlock();
     }
   }
 
-  /** The log position the rows read cover ({@link LogPosition#START} before any checkpoint). */
+  private boolean refresh(int p) throws IOException {
+    RollupStore store = stores.get(p);
+    byte[] now = StoredCheckpoint.read(store);
+    if (snapshots[p] != null && java.util.Arrays.equals(now, checkpoints[p])) {
+      return false;
+    }
+    // The snapshot first: the journal read after it holds every series its rows name (and
+    // perhaps newer ones, which then read no rows until the next refresh).
+    RollupStore.Snapshot next = store.snapshot();
+    try {
+      journalEntries[p] = StoredCheckpoint.replayCatalog(store, catalog, journalEntries[p]);
+      if (journalEntries[p] > 0 && StoredCheckpoint.beforeMarginals(store, now)) {
+        catalog.markMarginalsIncomplete();
+      }
+    } catch (IOException | RuntimeException e) {
+      next.close();
+      throw e;
+    }
+    if (snapshots[p] != null) {
+      snapshots[p].close(); // no reader holds it: they read under the read lock
+    }
+    snapshots[p] = next;
+    checkpoints[p] = now;
+    return true;
+  }
+
+  /**
+   * The log position the rows read cover ({@link LogPosition#START} before any checkpoint): of the
+   * one store, or of partition 0's.
+   */
   public LogPosition position() {
+    return position(0);
+  }
+
+  /** The log position partition {@code p}'s rows cover. */
+  public LogPosition position(int p) {
     lock.readLock().lock();
     try {
-      return checkpoint == null
+      return checkpoints[p] == null
           ? LogPosition.START
-          : StoredCheckpoint.decode(checkpoint).position();
+          : StoredCheckpoint.decode(checkpoints[p]).position();
     } finally {
       lock.readLock().unlock();
     }
@@ -96,7 +140,6 @@ public final class StoredRollups implements RollupSource, AutoCloseable {
   public <T> T read(Function<RollupReader, T> query) {
     lock.readLock().lock();
     try {
-      RollupStore.Snapshot at = snapshot;
       return query.apply(
           new RollupReader() {
             @Override
@@ -117,7 +160,8 @@ public final class StoredRollups implements RollupSource, AutoCloseable {
                 long toBucket,
                 RowNeeds needs,
                 RowSink sink) {
-              scan(store, at, tier, series, fromBucket, toBucket, needs, sink);
+              int p = ids.partitionOf(series);
+              scan(stores.get(p), snapshots[p], tier, series, fromBucket, toBucket, needs, sink);
             }
           });
     } finally {
@@ -156,14 +200,16 @@ public final class StoredRollups implements RollupSource, AutoCloseable {
     }
   }
 
-  /** Releases the snapshot; the store stays open (its owner closes it). */
+  /** Releases the snapshots; the stores stay open (their owner closes them). */
   @Override
   public void close() {
     lock.writeLock().lock();
     try {
-      if (snapshot != null) {
-        snapshot.close();
-        snapshot = null;
+      for (int p = 0; p < snapshots.length; p++) {
+        if (snapshots[p] != null) {
+          snapshots[p].close();
+          snapshots[p] = null;
+        }
       }
     } finally {
       lock.writeLock().unlock();

@@ -98,4 +98,24 @@ public record Tier(Granularity resolution, Duration retention, boolean totalsOnl
     }
     return List.copyOf(tiers);
   }
+
+  /**
+   * Buckets per store partition, by resolution: a partition is the unit retention drops at once, so
+   * it spans a small part of a tier's retention (1 h of 1 s buckets, a day of minutes). Every store
+   * (RocksDB, PostgreSQL) of the same tiers uses these.
+   */
+  public static long[] bucketsPerPartition(List<Tier> tiers) {
+    long[] buckets = new long[tiers.size()];
+    for (int i = 0; i < buckets.length; i++) {
+      long res = tiers.get(i).resolution().millis();
+      long span =
+          res < 60_000L
+              ? 3_600_000L
+              : res < 3_600_000L
+                  ? 86_400_000L
+                  : res < 86_400_000L ? 30 * 86_400_000L : 366 * 86_400_000L;
+      buckets[i] = Math.max(1, span / res);
+    }
+    return buckets;
+  }
 }

@@ -71,6 +71,127 @@ class StoredRollupsTest {
     }
   }
 
+  /**
+   * Cluster mode's layout: the event types split over three writers (as the Flink job's key groups
+   * split them), each with its own store and its residue of series ids; one reader over the three
+   * stores answers every type as one engine that saw every event.
+   */
+  @Test
+  void partitionsWrittenApartAreReadAsOne() throws Exception {
+    StandardWorkload workload = new StandardWorkload(12, () -> NOW, 20_000);
+    int partitions = 3;
+    List<RocksRollupStore> stores = new ArrayList<>();
+    List<RollupEngine> writers = new ArrayList<>();
+    try {
+      for (int p = 0; p < partitions; p++) {
+        RocksRollupStore store = RocksRollupStore.open(dir.resolve("p" + p), PARTITIONS);
+        stores.add(store);
+        writers.add(
+            new RollupEngine(
+                Tier.DEFAULTS,
+                LIMITS,
+                10_000_000,
+                RollupEngine.defaultMemoryBytes(),
+                Duration.ofMinutes(1),
+                store,
+                new SeriesIds(p, partitions)));
+      }
+      // Checkpointed too, so that its sketches are merged in the same order as the partitions'.
+      RocksRollupStore wholeStore = RocksRollupStore.open(dir.resolve("whole"), PARTITIONS);
+      stores.add(wholeStore);
+      RollupEngine whole =
+          new RollupEngine(Tier.DEFAULTS, LIMITS, 10_000_000, Duration.ofMinutes(1), wholeStore);
+      long sequence = 0;
+      for (int b = 0; b < 12; b++) {
+        List<List<Event>> split = new ArrayList<>();
+        for (int p = 0; p < partitions; p++) {
+          split.add(new ArrayList<>());
+        }
+        List<Event> batch = new ArrayList<>();
+        for (int i = 0; i < 1_000; i++) {
+          StandardWorkload.Generated g = workload.next();
+          if (g.event() != null) {
+            batch.add(g.event());
+            split.get(Math.floorMod(g.event().eventType().hashCode(), partitions)).add(g.event());
+          }
+        }
+        whole.apply(batch, sequence, NOW, (i, e, o) -> {});
+        for (int p = 0; p < partitions; p++) {
+          writers.get(p).apply(split.get(p), sequence, NOW, (i, e, o) -> {});
+        }
+        sequence += batch.size();
+      }
+      for (RollupEngine w : writers) {
+        w.checkpoint();
+      }
+      whole.checkpoint();
+
+      try (StoredRollups reader =
+          new StoredRollups(List.copyOf(stores.subList(0, partitions)), Tier.DEFAULTS)) {
+        for (int p = 0; p < partitions; p++) {
+          int partition = p;
+          writers
+              .get(p)
+              .read(
+                  r -> {
+                    for (EventSchema schema : r.catalog().schemas()) {
+                      assertThat(Math.floorMod(schema.name().hashCode(), partitions))
+                          .as("a partition's writer saw only its own types")
+                          .isEqualTo(partition);
+                    }
+                    return null;
+                  });
+        }
+        for (String type : new String[] {"page_view", "click", "session_start", "search"}) {
+          List<String> expected = answers(whole, type);
+          assertThat(expected)
+              .filteredOn(a -> !a.contains(" refused: ") && !a.endsWith(" []"))
+              .as(type + " has numbers in its answers")
+              .hasSizeGreaterThan(expected.size() / 2);
+          assertSameWithinSketchBounds(answers(reader, type), expected);
+        }
+      }
+    } finally {
+      for (RocksRollupStore store : stores) {
+        store.close();
+      }
+    }
+  }
+
+  /**
+   * Equal, except that a percentile past {@link ValueSketch#EXACT_LIMIT} values may differ within
+   * the KLL sketch's bound — KLL compaction draws random bits, so two engines fed the same events
+   * hold different (equally valid) sketches; values here spread over about 0–1,000, so a rank error
+   * of ~1.3 % moves a quantile by about 13, and 30 is allowed — that distinct users past the exact
+   * range may differ within the HLL union's bound (its estimate depends on the merge order), and
+   * that sums of doubles added in another order (rows are rolled up in their table's order, which
+   * follows the series ids) may differ in the last bits.
+   */
+  private static void assertSameWithinSketchBounds(List<String> actual, List<String> expected) {
+    assertThat(actual).hasSameSizeAs(expected);
+    java.util.regex.Pattern value = java.util.regex.Pattern.compile("value=([-0-9.E]+)");
+    for (int i = 0; i < expected.size(); i++) {
+      String e = expected.get(i);
+      String a = actual.get(i);
+      assertThat(value.matcher(a).replaceAll("value=?"))
+          .isEqualTo(value.matcher(e).replaceAll("value=?"));
+      java.util.regex.Matcher ma = value.matcher(a);
+      java.util.regex.Matcher me = value.matcher(e);
+      while (me.find() && ma.find()) {
+        double want = Double.parseDouble(me.group(1));
+        double tolerance =
+            e.contains("function=P")
+                ? 30.0
+                : e.contains("function=UNIQUE_USERS")
+                    ? 3 * UserSketch.relativeStandardError() * want
+                    : 1e-9 * Math.abs(want);
+        assertThat(Double.parseDouble(ma.group(1)))
+            .as(e)
+            .isCloseTo(want, org.assertj.core.data.Offset.offset(tolerance));
+      }
+    }
+  }
+
   private static long apply(
       RollupEngine engine, StandardWorkload workload, long from, int batches) {
     long sequence = from;
@@ -93,6 +214,10 @@ class StoredRollupsTest {
    * one and two, in three tiers: the planner resolves each against the catalog the reader replayed.
    */
   private static List<String> answers(RollupSource rollups) {
+    return answers(rollups, "page_view");
+  }
+
+  private static List<String> answers(RollupSource rollups, String type) {
     QueryEngine q = new QueryEngine(rollups, () -> NOW);
     long start = NOW - 86_400_000L;
     List<Map<String, List<String>>> filters =
@@ -105,7 +230,7 @@ class StoredRollupsTest {
     List<String> out = new ArrayList<>();
     for (Granularity g : List.of(Granularity.M1, Granularity.H1, Granularity.D1)) {
       for (AggregateFunction f : AggregateFunction.values()) {
-        String metric = f.appliesToCount() ? "page_view" : "page_view_value";
+        String metric = f.appliesToCount() ? type : type + "_value";
         for (Map<String, List<String>> filter : filters) {
           for (List<String> groupBy : groupings) {
             Query query = new Query(metric, start, NOW, g, f, Fill.NONE, filter, groupBy, 5, null);
