@@ -474,6 +474,35 @@ public final class PostgresRollupStore implements RollupStore {
     }
   }
 
+  /**
+   * Creates a bucket range partition as a table of its own, then attaches it: ATTACH PARTITION
+   * takes only a SHARE UPDATE EXCLUSIVE lock on the tier's table, which readers' snapshots (open
+   * REPEATABLE READ transactions holding ACCESS SHARE on it) do not block, where {@code CREATE
+   * TABLE ... PARTITION OF} waits for an ACCESS EXCLUSIVE lock until every open snapshot ends — a
+   * query server that keeps its snapshot until the next checkpoint would then block that checkpoint
+   * for good. In the checkpoint's transaction: a failed checkpoint leaves no partition behind.
+   */
+  private void createPartition(Statement ddl, int tier, long partition) throws SQLException {
+    String table = partitionTable(tier, partition);
+    try (ResultSet rs = ddl.executeQuery("SELECT to_regclass('" + table + "') IS NOT NULL")) {
+      if (rs.next() && rs.getBoolean(1)) {
+        return;
+      }
+    }
+    long from = partition * bucketsPerPartition[tier];
+    ddl.execute("CREATE TABLE " + table + " (LIKE " + tierTable(tier) + " INCLUDING ALL)");
+    ddl.execute(
+        "ALTER TABLE "
+            + tierTable(tier)
+            + " ATTACH PARTITION "
+            + table
+            + " FOR VALUES FROM ("
+            + from
+            + ") TO ("
+            + (from + bucketsPerPartition[tier])
+            + ")");
+  }
+
   private void writeRows(Map<RowKey, byte[]> rows) throws SQLException {
     if (rows.isEmpty()) {
       return;
@@ -482,17 +511,7 @@ public final class PostgresRollupStore implements RollupStore {
       for (RowKey k : rows.keySet()) {
         long partition = k.bucket / bucketsPerPartition[k.tier];
         if (partitions.add((long) k.tier << 32 | partition)) {
-          long from = partition * bucketsPerPartition[k.tier];
-          ddl.execute(
-              "CREATE TABLE IF NOT EXISTS "
-                  + partitionTable(k.tier, partition)
-                  + " PARTITION OF "
-                  + tierTable(k.tier)
-                  + " FOR VALUES FROM ("
-                  + from
-                  + ") TO ("
-                  + (from + bucketsPerPartition[k.tier])
-                  + ")");
+          createPartition(ddl, k.tier, partition);
         }
       }
     }

@@ -24,6 +24,11 @@ final class QueryAnswers {
    * one and two keys, grouped by one and two, in three tiers, "now" being {@code now}.
    */
   static List<String> of(RollupSource rollups, boolean sketches, long now) {
+    return of(rollups, sketches, now, "page_view");
+  }
+
+  /** As above, of event type {@code type}. */
+  static List<String> of(RollupSource rollups, boolean sketches, long now, String type) {
     QueryEngine q = new QueryEngine(rollups, () -> now);
     List<Map<String, List<String>>> filters =
         List.of(
@@ -38,7 +43,7 @@ final class QueryAnswers {
         if (f.needsSketch() && !sketches) {
           continue;
         }
-        String metric = f.appliesToCount() ? "page_view" : "page_view_value";
+        String metric = f.appliesToCount() ? type : type + "_value";
         for (Map<String, List<String>> filter : filters) {
           for (List<String> groupBy : groupings) {
             Query query =
