@@ -83,11 +83,16 @@ final class LocalPostgres {
             "UTF8",
             "--no-sync"),
         true);
-    pg.run(
+    pg.pgCtlStart();
+    return pg;
+  }
+
+  private void pgCtlStart() throws IOException, InterruptedException {
+    run(
         List.of(
             bin.resolve("pg_ctl").toString(),
             "-D",
-            data.toString(),
+            dir.resolve("data").toString(),
             "-l",
             dir.resolve("log").toString(),
             "-w",
@@ -95,7 +100,30 @@ final class LocalPostgres {
             "-p " + port + " -k " + dir + " -c listen_addresses=127.0.0.1",
             "start"),
         true);
-    return pg;
+  }
+
+  /**
+   * Stops the server as a crash would ({@code -m immediate}: no shutdown checkpoint, recovery from
+   * the WAL at start), waits {@code down}, and starts it again on the same port: every connection
+   * open before is broken.
+   */
+  void crashAndRestart(java.time.Duration down) throws IOException, InterruptedException {
+    pgCtlStop();
+    Thread.sleep(down.toMillis());
+    pgCtlStart();
+  }
+
+  private void pgCtlStop() throws IOException, InterruptedException {
+    run(
+        List.of(
+            bin.resolve("pg_ctl").toString(),
+            "-D",
+            dir.resolve("data").toString(),
+            "-m",
+            "immediate",
+            "-w",
+            "stop"),
+        true);
   }
 
   /** Debian's newest PostgreSQL binaries (by major version), or null. */
@@ -159,16 +187,7 @@ final class LocalPostgres {
 
   private void stop() {
     try {
-      run(
-          List.of(
-              bin.resolve("pg_ctl").toString(),
-              "-D",
-              dir.resolve("data").toString(),
-              "-m",
-              "immediate",
-              "-w",
-              "stop"),
-          true);
+      pgCtlStop();
     } catch (IOException | InterruptedException e) {
       // the JVM is exiting; the temp dir is removed below either way
     }

@@ -41,8 +41,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * {@code KafkaEventLog} as ingest servers append it, aggregated by the job at parallelism 2 into 4
  * rollup partitions, and read back by a query server's {@link StoredRollups} over the 4 schemas —
  * answering as one in-memory engine fed the same events once each, also after a task fails in the
- * middle and the job restarts from its last checkpoint, and with clients' retries dropped by the
- * job's keyed dedup state across that restart.
+ * middle and the job restarts from its last checkpoint, with clients' retries dropped by the job's
+ * keyed dedup state across that restart, and after PostgreSQL crashes and restarts mid-stream.
  */
 class RollupJobTest {
   private static final long NOW = Timestamps.parseRfc3339("2026-12-03T12:00:00Z");
@@ -69,26 +69,26 @@ class RollupJobTest {
     String topic = "flink-events";
     kafka.createTopic(topic, 3);
 
-    // 24,000 standard events (20 % late, 1 % clients' retries, in both halves), a sixth without id.
+    // 36,000 standard events (20 % late, 1 % clients' retries, in every third), a sixth without id.
     StandardWorkload workload = new StandardWorkload(21, () -> NOW, 20_000);
     RollupEngine oracle =
         new RollupEngine(
             Tier.DEFAULTS, CatalogLimits.defaults(), 10_000_000, Duration.ofMinutes(1), null);
     Set<String> seen = new HashSet<>();
-    List<List<Event>> halves = List.of(new ArrayList<>(), new ArrayList<>());
+    List<List<Event>> thirds = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
     List<List<String>> expected = new ArrayList<>();
     long retries = 0;
-    for (List<Event> half : halves) {
-      while (half.size() < 12_000) {
+    for (List<Event> third : thirds) {
+      while (third.size() < 12_000) {
         StandardWorkload.Generated g = workload.next();
         if (g.event() == null) {
           continue;
         }
         Event e = g.event();
-        if (half.size() % 6 == 0 && g.kind() != StandardWorkload.Kind.DUPLICATE) {
+        if (third.size() % 6 == 0 && g.kind() != StandardWorkload.Kind.DUPLICATE) {
           e = new Event(null, e.eventType(), e.userId(), e.timestamp(), e.source(), e.properties());
         }
-        half.add(e);
+        third.add(e);
         if (e.id() == null || seen.add(e.id())) {
           oracle.apply(List.of(e), NOW, (i, x, o) -> {});
         } else {
@@ -114,9 +114,55 @@ class RollupJobTest {
     options.checkpointInterval = Duration.ofMillis(500);
     options.clock = () -> NOW;
 
-    List<PostgresRollupStore> stores = new ArrayList<>();
     try (KafkaEventLog log =
-        KafkaEventLog.open(KafkaEventLog.Options.defaults(kafka.bootstrap(), topic, "flink"))) {
+            KafkaEventLog.open(KafkaEventLog.Options.defaults(kafka.bootstrap(), topic, "flink"));
+        Reader reader = new Reader(pg, options)) {
+      append(log, thirds.get(0));
+
+      StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+      Configuration restarts = new Configuration();
+      restarts.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
+      restarts.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 30);
+      restarts.set(
+          RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofMillis(500));
+      env.configure(restarts);
+      RollupJob.build(env, options, RollupJobTest::failOnce);
+      JobClient job = env.executeAsync("rollups under test");
+      try {
+        // One reader holds its snapshots the whole time, as a query server does: the job's
+        // checkpoints must not wait for it.
+        reader.await(expected.get(0), "the first third, committed at checkpoints");
+
+        failAt = SEEN.get() + 4_000; // a third of the way into the second third
+        append(log, thirds.get(1));
+        reader.await(expected.get(1), "every event once, retries dropped, after a task failure");
+        assertThat(FAILED).as("the injected failure happened").isTrue();
+
+        // PostgreSQL crashes and comes back while the third third is read: checkpoints fail, the
+        // job restarts until it can reload its partitions, and each event still counts once.
+        append(log, thirds.get(2));
+        pg.crashAndRestart(Duration.ofSeconds(2));
+        reader.await(expected.get(2), "every event once, after PostgreSQL crashed and restarted");
+      } finally {
+        job.cancel().get(30, TimeUnit.SECONDS);
+      }
+    }
+  }
+
+  /** A query server's view of the 4 partitions' schemas; reopened when PostgreSQL went away. */
+  private static final class Reader implements AutoCloseable {
+    private final LocalPostgres pg;
+    private final RollupJob.Options options;
+    private final List<PostgresRollupStore> stores = new ArrayList<>();
+    private StoredRollups rollups;
+
+    Reader(LocalPostgres pg, RollupJob.Options options) throws java.io.IOException {
+      this.pg = pg;
+      this.options = options;
+      open();
+    }
+
+    private void open() throws java.io.IOException {
       for (int p = 0; p < PARTITIONS; p++) {
         stores.add(
             PostgresRollupStore.open(
@@ -125,32 +171,46 @@ class RollupJobTest {
                 options.schema(p),
                 Tier.bucketsPerPartition(Tier.DEFAULTS)));
       }
-      append(log, halves.get(0));
+      rollups = new StoredRollups(List.<RollupStore>copyOf(stores), Tier.DEFAULTS);
+    }
 
-      StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
-      Configuration restarts = new Configuration();
-      restarts.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
-      restarts.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 3);
-      restarts.set(
-          RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofMillis(500));
-      env.configure(restarts);
-      RollupJob.build(env, options, RollupJobTest::failOnce);
-      JobClient job = env.executeAsync("rollups under test");
-      try (StoredRollups reader =
-          new StoredRollups(List.<RollupStore>copyOf(stores), Tier.DEFAULTS)) {
-        awaitAnswers(reader, expected.get(0), "the first half, committed at checkpoints");
+    /** Refreshes until the answers are {@code expected}; fails with the difference after 2 min. */
+    void await(List<String> expected, String what) throws Exception {
+      long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
+      List<String> actual = List.of();
+      do {
+        Thread.sleep(250);
+        try {
+          if (rollups == null) {
+            open();
+          }
+          rollups.refresh();
+          actual = answers(rollups);
+        } catch (java.io.IOException | RuntimeException down) {
+          close(); // PostgreSQL restarted: connections and snapshots are gone
+        }
+      } while (!actual.equals(expected) && System.nanoTime() < deadline);
+      assertThat(actual).as(what).isEqualTo(expected);
+    }
 
-        failAt = SEEN.get() + 4_000; // a third of the way into the second half
-        append(log, halves.get(1));
-        awaitAnswers(reader, expected.get(1), "every event once, retries dropped, after a failure");
-        assertThat(FAILED).as("the injected failure happened").isTrue();
-      } finally {
-        job.cancel().get(30, TimeUnit.SECONDS);
+    @Override
+    public void close() {
+      if (rollups != null) {
+        try {
+          rollups.close();
+        } catch (RuntimeException ignored) {
+          // a broken connection: nothing to release
+        }
+        rollups = null;
       }
-    } finally {
       for (PostgresRollupStore s : stores) {
-        s.close();
+        try {
+          s.close();
+        } catch (RuntimeException ignored) {
+          // as above
+        }
       }
+      stores.clear();
     }
   }
 
@@ -172,19 +232,6 @@ class RollupJobTest {
       out.addAll(QueryAnswers.of(rollups, false, NOW, type));
     }
     return out;
-  }
-
-  /** Refreshes until the reader answers {@code expected}; fails with the difference after 2 min. */
-  private static void awaitAnswers(StoredRollups reader, List<String> expected, String what)
-      throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
-    List<String> actual;
-    do {
-      Thread.sleep(250);
-      reader.refresh();
-      actual = answers(reader);
-    } while (!actual.equals(expected) && System.nanoTime() < deadline);
-    assertThat(actual).as(what).isEqualTo(expected);
   }
 
   /** As an ingest server does: ids assigned to events without one, 1,000 events an append. */
