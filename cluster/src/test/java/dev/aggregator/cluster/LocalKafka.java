@@ -28,7 +28,7 @@ import org.apache.kafka.common.utils.Time;
  * partition's leader answers (creating returns before: an idempotent producer sending at once can
  * fail for good).
  */
-final class LocalKafka {
+public final class LocalKafka {
   private static LocalKafka shared;
 
   private final KafkaRaftServer server;
@@ -41,7 +41,7 @@ final class LocalKafka {
     this.dir = dir;
   }
 
-  static synchronized LocalKafka shared() throws IOException {
+  public static synchronized LocalKafka shared() throws IOException {
     if (shared == null) {
       shared = start();
       LocalKafka k = shared;
@@ -92,16 +92,16 @@ final class LocalKafka {
     }
   }
 
-  String bootstrap() {
+  public String bootstrap() {
     return bootstrap;
   }
 
-  Admin admin() {
+  public Admin admin() {
     return Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap));
   }
 
   /** Creates {@code topic} and returns once each of its partitions answers an offset request. */
-  void createTopic(String topic, int partitions) throws Exception {
+  public void createTopic(String topic, int partitions) throws Exception {
     try (Admin admin = admin()) {
       admin.createTopics(List.of(new NewTopic(topic, partitions, (short) 1))).all().get();
       for (int attempt = 0; ; attempt++) {

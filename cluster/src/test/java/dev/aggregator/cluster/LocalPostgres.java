@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Assumptions;
  * exit. As root it runs as the {@code postgres} user (PostgreSQL refuses root). Each test takes a
  * schema of its own ({@link #newSchema}).
  */
-final class LocalPostgres {
+public final class LocalPostgres {
   private static LocalPostgres shared;
   private static final AtomicInteger SCHEMAS = new AtomicInteger();
 
@@ -40,7 +40,7 @@ final class LocalPostgres {
   }
 
   /** The server of this JVM, started on first use. */
-  static synchronized LocalPostgres shared() throws IOException, InterruptedException {
+  public static synchronized LocalPostgres shared() throws IOException, InterruptedException {
     if (shared == null) {
       shared = start();
       LocalPostgres s = shared;
@@ -107,7 +107,7 @@ final class LocalPostgres {
    * the WAL at start), waits {@code down}, and starts it again on the same port: every connection
    * open before is broken.
    */
-  void crashAndRestart(java.time.Duration down) throws IOException, InterruptedException {
+  public void crashAndRestart(java.time.Duration down) throws IOException, InterruptedException {
     pgCtlStop();
     Thread.sleep(down.toMillis());
     pgCtlStart();
@@ -158,27 +158,27 @@ final class LocalPostgres {
     }
   }
 
-  String jdbcUrl() {
+  public String jdbcUrl() {
     return "jdbc:postgresql://127.0.0.1:" + port + "/postgres";
   }
 
-  Properties properties() {
+  public Properties properties() {
     Properties p = new Properties();
     p.setProperty("user", "postgres");
     return p;
   }
 
-  Connection connect() throws SQLException {
+  public Connection connect() throws SQLException {
     return DriverManager.getConnection(jdbcUrl(), properties());
   }
 
   /** A schema name no other test of this JVM uses (the store creates it). */
-  String newSchema() {
+  public String newSchema() {
     return "t" + ProcessHandle.current().pid() + "_" + SCHEMAS.incrementAndGet();
   }
 
   /** Runs SQL as the superuser (tests that look under the store). */
-  void execute(String sql) throws SQLException {
+  public void execute(String sql) throws SQLException {
     try (Connection c = connect();
         Statement st = c.createStatement()) {
       st.execute(sql);

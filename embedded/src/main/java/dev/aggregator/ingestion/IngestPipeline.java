@@ -57,6 +57,10 @@ public final class IngestPipeline {
     }
   }
 
+  /**
+   * @param aggregation where durable events go next; null when they are aggregated elsewhere (a
+   *     cluster-mode server: the Flink job reads them from Kafka), so in-flight ends at the ack
+   */
   public IngestPipeline(
       EventLog log,
       Deduplicator dedup,
@@ -174,7 +178,9 @@ public final class IngestPipeline {
               for (int i = 0; i < n; i++) {
                 sequences[i] = duplicate[i] ? -1 : seq++;
               }
-              if (acceptedCount > 0) {
+              if (acceptedCount > 0 && aggregation == null) {
+                release(acceptedCount); // aggregated elsewhere (cluster mode): done once durable
+              } else if (acceptedCount > 0) {
                 aggregation.submit(
                     new AggregationRunner.Batch(accepted, first, () -> release(acceptedCount)));
               }

@@ -26,7 +26,7 @@ import java.util.concurrent.TimeUnit;
  * }</pre>
  */
 public final class AggregatorServer implements AutoCloseable {
-  private final Aggregator agg;
+  private final Engine agg;
   private final Vertx vertx;
   private final int port;
   private final Routes routes;
@@ -35,7 +35,7 @@ public final class AggregatorServer implements AutoCloseable {
   private final AuditLog audit;
 
   private AggregatorServer(
-      Aggregator agg, Vertx vertx, int port, Routes routes, ApiKeys keys, AuditLog audit) {
+      Engine agg, Vertx vertx, int port, Routes routes, ApiKeys keys, AuditLog audit) {
     this.agg = agg;
     this.vertx = vertx;
     this.port = port;
@@ -46,7 +46,10 @@ public final class AggregatorServer implements AutoCloseable {
 
   /** Opens the engine and starts listening; returns once requests are served. */
   public static AggregatorServer start(ServerConfig config) throws IOException {
-    Aggregator agg = Aggregator.open(config.engine());
+    Engine agg =
+        config.clusterMode()
+            ? new ClusterEngine(config.engine(), config.cluster())
+            : new EmbeddedEngine(Aggregator.open(config.engine()));
     ApiKeys keys;
     AuditLog audit;
     try {
@@ -134,8 +137,9 @@ public final class AggregatorServer implements AutoCloseable {
     return routes.sockets().clients();
   }
 
+  /** The embedded engine; null in cluster mode. */
   public Aggregator aggregator() {
-    return agg;
+    return agg.embedded();
   }
 
   /** Stops listening, then closes the engine (making everything acknowledged durable). */

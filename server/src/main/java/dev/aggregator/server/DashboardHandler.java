@@ -2,7 +2,6 @@ package dev.aggregator.server;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.aggregator.Aggregator;
 import dev.aggregator.aggregation.EventSchema;
 import dev.aggregator.alerting.Alert;
 import dev.aggregator.alerting.AlertJson;
@@ -28,11 +27,11 @@ final class DashboardHandler {
 
   static final int DEAD_LETTERS = 5;
 
-  private final Aggregator agg;
+  private final Engine agg;
   private final OpsHandlers ops;
   private final WorkerExecutor workers;
 
-  DashboardHandler(Aggregator agg, OpsHandlers ops, WorkerExecutor workers) {
+  DashboardHandler(Engine agg, OpsHandlers ops, WorkerExecutor workers) {
     this.agg = agg;
     this.ops = ops;
     this.workers = workers;
@@ -83,10 +82,16 @@ final class DashboardHandler {
     out.set("ingest", ingest);
 
     ObjectNode alerts = out.putObject("alerts");
+    if (agg.embedded() == null) { // cluster mode serves no alert rules yet
+      alerts.putObject("counts");
+      alerts.putArray("active");
+      return out;
+    }
     alerts.set("counts", Http.JSON.valueToTree(counts()));
     ArrayNode active = alerts.putArray("active");
     for (Alert a :
-        agg.alerts()
+        agg.embedded()
+            .alerts()
             .list(
                 EnumSet.of(
                     AlertStatus.TRIGGERED, AlertStatus.ACKNOWLEDGED, AlertStatus.EVALUATING))) {
@@ -103,7 +108,7 @@ final class DashboardHandler {
 
   private Map<String, Integer> counts() {
     Map<String, Integer> counts = new LinkedHashMap<>();
-    agg.alerts().counts().forEach((s, n) -> counts.put(s.wire(), n));
+    agg.embedded().alerts().counts().forEach((s, n) -> counts.put(s.wire(), n));
     return counts;
   }
 }

@@ -1,6 +1,5 @@
 package dev.aggregator.server;
 
-import dev.aggregator.Aggregator;
 import dev.aggregator.event.Event;
 import dev.aggregator.ingestion.BatchTooLargeException;
 import dev.aggregator.ingestion.BodyFormat;
@@ -29,9 +28,9 @@ final class IngestHandlers {
   /** The source of events that do not name one. */
   static final String HTTP_SOURCE = "http";
 
-  private final Aggregator agg;
+  private final Engine agg;
 
-  IngestHandlers(Aggregator agg) {
+  IngestHandlers(Engine agg) {
     this.agg = agg;
   }
 

@@ -3,7 +3,6 @@ package dev.aggregator.server;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
-import dev.aggregator.Aggregator;
 import dev.aggregator.live.AnswerDiff;
 import dev.aggregator.live.LiveSchedule;
 import dev.aggregator.live.LiveSchedule.Subscription;
@@ -65,7 +64,7 @@ final class LiveSockets {
   /** Bytes queued for one client before its updates wait. */
   static final int MAX_QUEUED_BYTES = 1 << 20;
 
-  private final Aggregator agg;
+  private final Engine agg;
   private final WorkerExecutor workers;
   private final Map<ServerWebSocket, Client> clients = new ConcurrentHashMap<>();
   private final LiveSchedule<ServerWebSocket> schedule =
@@ -96,7 +95,7 @@ final class LiveSockets {
    */
   LiveSockets(
       Vertx vertx,
-      Aggregator agg,
+      Engine agg,
       WorkerExecutor workers,
       List<String> allowedOrigins,
       HostCheck hosts) {
@@ -104,7 +103,7 @@ final class LiveSockets {
     this.hosts = hosts;
     this.workers = workers;
     this.allowedOrigins = List.copyOf(allowedOrigins);
-    agg.runner().addListener(this::typesChanged);
+    agg.onRollupsChanged(this::typesChanged);
     vertx.setPeriodic(
         HEARTBEAT_MS,
         id -> {

@@ -1,10 +1,7 @@
 package dev.aggregator.server;
 
-import dev.aggregator.Aggregator;
 import dev.aggregator.event.Timestamps;
 import dev.aggregator.storage.DeadLetter;
-import dev.aggregator.storage.LogStats;
-import dev.aggregator.storage.RecoveryReport;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.vertx.core.buffer.Buffer;
@@ -20,13 +17,13 @@ import java.util.Map;
 final class OpsHandlers {
   private static final int MAX_DEAD_LETTER_LIMIT = 1_000;
 
-  private final Aggregator agg;
+  private final Engine engine;
   private final PrometheusRegistry registry;
   private final IngestRate rate;
   private final long startedAt = System.currentTimeMillis();
 
-  OpsHandlers(Aggregator agg, PrometheusRegistry registry, IngestRate rate) {
-    this.agg = agg;
+  OpsHandlers(Engine engine, PrometheusRegistry registry, IngestRate rate) {
+    this.engine = engine;
     this.registry = registry;
     this.rate = rate;
   }
@@ -45,66 +42,23 @@ final class OpsHandlers {
       Http.json(ctx, "failed".equals(full.get("status")) ? 503 : 200, out);
       return;
     }
-    LogStats log = agg.log().stats();
     Map<String, Object> out = ingest();
-
-    Map<String, Object> wal = new LinkedHashMap<>();
-    wal.put("nextSequence", log.nextSequence());
-    wal.put("segments", log.segments());
-    wal.put("diskBytes", log.diskBytes());
-    wal.put("fsyncs", log.syncs());
-    wal.put("truncatedRecoveries", log.truncatedRecoveries());
-    out.put("log", wal);
-
-    RecoveryReport r = agg.recovery();
-    Map<String, Object> recovery = new LinkedHashMap<>();
-    recovery.put("replayedEvents", r.replayed());
-    recovery.put("millis", r.millis());
-    recovery.put("truncatedBytes", r.truncatedBytes());
-    recovery.put("quarantinedSegments", r.quarantinedSegments());
-    out.put("recovery", recovery);
-
-    Map<String, Object> rollups = new LinkedHashMap<>();
-    rollups.put("rowsInMemory", agg.rollups().memoryRows());
-    rollups.put("maxMemoryRows", agg.config().maxMemoryRows());
-    rollups.put("memoryBytes", agg.rollups().memoryBytes());
-    rollups.put("maxMemoryBytes", agg.rollups().maxMemoryBytes());
-    rollups.put("series", agg.rollups().seriesCount());
-    rollups.put("storeBytes", agg.store().diskBytes());
-    rollups.put("storeRows", agg.store().estimatedRows());
-    rollups.put("checkpointSequence", agg.rollups().checkpointSequence());
-    rollups.put("checkpoints", agg.checkpointer().checkpoints());
-    rollups.put("checkpointFailures", agg.checkpointer().failures());
-    rollups.put("lastCheckpointMillis", agg.checkpointer().lastMillis());
-    long watermark = agg.rollups().watermark();
-    rollups.put("watermark", watermark == Long.MIN_VALUE ? null : Timestamps.format(watermark));
-    out.put("rollups", rollups);
-
-    Map<String, Object> dedup = new LinkedHashMap<>();
-    dedup.put("ids", agg.dedup().size());
-    dedup.put("evictedEarly", agg.dedup().evictedEarly());
-    out.put("dedup", dedup);
-
-    Map<String, Object> alerts = new LinkedHashMap<>();
-    agg.alerts().counts().forEach((s, n) -> alerts.put(s.wire(), n));
-    alerts.put("webhooksPending", agg.alerts().pendingDeliveries());
-    out.put("alerts", alerts);
+    out.putAll(engine.details());
 
     Map<String, Object> dead = new LinkedHashMap<>();
-    dead.put("kept", agg.deadLetters().size());
-    dead.put("total", agg.deadLetters().total());
-    dead.put("unpersisted", agg.deadLetters().unpersisted());
+    dead.put("kept", engine.deadLetters().size());
+    dead.put("total", engine.deadLetters().total());
+    dead.put("unpersisted", engine.deadLetters().unpersisted());
     out.put("deadLetters", dead);
 
-    Http.json(ctx, log.failed() ? 503 : 200, out);
+    Http.json(ctx, engine.failed() ? 503 : 200, out);
   }
 
   /** Status, rate, queue, lag and lifecycle counts: the head of health, and the dashboard's. */
   Map<String, Object> ingest() {
-    LogStats log = agg.log().stats();
-    long inFlight = agg.pipeline().inFlight();
-    long capacity = agg.pipeline().maxInFlight();
-    long lag = agg.runner().lagMillis();
+    long inFlight = engine.pipeline().inFlight();
+    long capacity = engine.pipeline().maxInFlight();
+    long lag = engine.lagMillis();
     // Why not "up", in words: a cap or a failure that holds data back must show here.
     List<String> reasons = new java.util.ArrayList<>();
     if (inFlight * 5 >= capacity * 4) {
@@ -113,29 +67,14 @@ final class OpsHandlers {
     if (lag > 1_000) {
       reasons.add("aggregation is " + lag + " ms behind");
     }
-    if (agg.checkpointer().lastFailed()) {
-      reasons.add("the last checkpoint failed; rows stay in memory and the next one retries");
-    }
-    if (agg.rawEvents() != null && agg.rawEvents().failed()) {
-      reasons.add(
-          "the event store stopped on a write error: queries that need raw events are refused"
-              + " until a restart, which rewrites them from the log");
-    }
-    if (agg.rollups().memoryBytes() >= agg.rollups().maxMemoryBytes()) {
-      reasons.add("rollup rows in memory are at their budget (maxMemoryBytes)");
-    }
-    if (agg.rollups().catalogFull()) {
-      reasons.add(
-          "the catalog is at its byte budget (maxCatalogBytes): new dimension keys, fields and"
-              + " values are answered from the raw events only");
-    }
-    if (agg.decoder().types().full()) {
+    reasons.addAll(engine.degraded());
+    if (engine.decoder().types().full()) {
       reasons.add(
           "event types are at maxEventTypes ("
-              + agg.decoder().types().max()
+              + engine.decoder().types().max()
               + "): events of new types are refused");
     }
-    String status = log.failed() ? "failed" : reasons.isEmpty() ? "up" : "degraded";
+    String status = engine.failed() ? "failed" : reasons.isEmpty() ? "up" : "degraded";
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("status", status);
     if (!reasons.isEmpty()) {
@@ -146,14 +85,14 @@ final class OpsHandlers {
     out.put("queueDepth", inFlight);
     out.put("queueCapacity", capacity);
     out.put("lagMillis", lag);
-    out.put("lifecycle", agg.lifecycle().snapshot());
+    out.put("lifecycle", engine.lifecycle().snapshot());
     return out;
   }
 
   /** The newest dead letters as the API shows them. */
   List<Map<String, Object>> newestDeadLetters(int limit, String reason) {
     List<Map<String, Object>> items = new ArrayList<>();
-    for (DeadLetter d : agg.deadLetters().newest(limit, reason)) {
+    for (DeadLetter d : engine.deadLetters().newest(limit, reason)) {
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("time", Timestamps.format(d.time()));
       m.put("reason", d.reason());
@@ -194,8 +133,8 @@ final class OpsHandlers {
     }
     List<Map<String, Object>> items = newestDeadLetters(limit, reason);
     Map<String, Object> out = new LinkedHashMap<>();
-    out.put("total", agg.deadLetters().total());
-    out.put("kept", agg.deadLetters().size());
+    out.put("total", engine.deadLetters().total());
+    out.put("kept", engine.deadLetters().size());
     out.put("deadLetters", items);
     Http.json(ctx, 200, out);
   }

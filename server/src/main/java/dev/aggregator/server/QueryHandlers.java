@@ -1,7 +1,6 @@
 package dev.aggregator.server;
 
 import com.fasterxml.jackson.core.JsonGenerator;
-import dev.aggregator.Aggregator;
 import dev.aggregator.aggregation.Catalog;
 import dev.aggregator.aggregation.EventSchema;
 import dev.aggregator.event.Timestamps;
@@ -24,7 +23,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /** {@code GET /api/analytics/query} and {@code GET /api/analytics/metrics}. */
 final class QueryHandlers {
-  private final Aggregator agg;
+  private final Engine agg;
   private final int maxQueries;
   private final WorkerExecutor workers;
   private final AtomicInteger running = new AtomicInteger();
@@ -33,7 +32,7 @@ final class QueryHandlers {
    * @param workers runs queries: as many threads as cores, so that a burst of heavy queries is
    *     queued rather than run 20 at a time on 2 cores, each then taking 10x longer
    */
-  QueryHandlers(Aggregator agg, WorkerExecutor workers, int maxQueries) {
+  QueryHandlers(Engine agg, WorkerExecutor workers, int maxQueries) {
     this.agg = agg;
     this.workers = workers;
     this.maxQueries = maxQueries;
@@ -63,6 +62,9 @@ final class QueryHandlers {
                     "invalid_query",
                     e.getMessage(),
                     List.of(Map.of("parameter", e.parameter())));
+              } else if (done.cause() instanceof ClusterEngine.Unavailable e) {
+                ctx.response().putHeader("Retry-After", "1");
+                Http.error(ctx, 503, "rollups_unavailable", e.getMessage());
               } else {
                 ctx.fail(done.cause());
               }
@@ -124,8 +126,9 @@ final class QueryHandlers {
             () -> {
               java.nio.file.Path file = java.nio.file.Files.createTempFile("export", "." + format);
               try (var out = java.nio.file.Files.newOutputStream(file)) {
-                agg.rawEvents().awaitVisible(agg.runner().appliedUpTo(), 10_000);
-                agg.rawEvents().export(start, end, type, format, out);
+                dev.aggregator.Aggregator embedded = agg.embedded();
+                embedded.rawEvents().awaitVisible(embedded.runner().appliedUpTo(), 10_000);
+                embedded.rawEvents().export(start, end, type, format, out);
               } catch (Exception e) {
                 java.nio.file.Files.deleteIfExists(file);
                 throw e;

@@ -53,7 +53,7 @@ final class Routes {
 
   Routes(
       Vertx vertx,
-      Aggregator agg,
+      Engine agg,
       PrometheusRegistry registry,
       IngestRate rate,
       ConnectionGuard guard,
@@ -76,13 +76,17 @@ final class Routes {
     OpsHandlers ops = new OpsHandlers(agg, registry, rate);
     DashboardHandler dashboard = new DashboardHandler(agg, ops, queryWorkers);
     WorkerExecutor adminWorkers = vertx.createSharedWorkerExecutor("alerts", 2);
-    AlertHandlers alerts = new AlertHandlers(agg.alerts(), adminWorkers);
+    Aggregator embedded = agg.embedded(); // null in cluster mode
+    AlertHandlers alerts =
+        embedded == null ? null : new AlertHandlers(embedded.alerts(), adminWorkers);
     KeyHandlers keys = new KeyHandlers(auth.keys(), audit, adminWorkers);
-    UserHandlers users = new UserHandlers(agg, adminWorkers);
+    UserHandlers users = embedded == null ? null : new UserHandlers(embedded, adminWorkers);
     sockets =
         new LiveSockets(
             vertx, agg, vertx.createSharedWorkerExecutor("live", 2), allowedOrigins, hosts);
-    agg.alerts().addListener(sockets::broadcast);
+    if (embedded != null) {
+      embedded.alerts().addListener(sockets::broadcast);
+    }
     router = Router.router(vertx);
     timeEveryRequest(vertx, guard, hosts);
     IngestAdmission admission = new IngestAdmission(maxIngestRequests);
@@ -107,21 +111,69 @@ final class Routes {
         ingest::ingestBatch);
     route(HttpMethod.GET, "/api/events/health", null, null, null, ops::health);
     route(HttpMethod.GET, "/api/events/deadletters", admin, null, null, ops::deadLetters);
-    route(HttpMethod.GET, "/api/events/export", admin, null, null, query::export);
+    route(
+        HttpMethod.GET,
+        "/api/events/export",
+        admin,
+        null,
+        null,
+        embeddedOnly(embedded, "export", () -> query::export));
     route(HttpMethod.GET, "/api/analytics/query", read, null, null, query::query);
     route(HttpMethod.GET, "/api/analytics/metrics", read, null, null, query::metrics);
     route(HttpMethod.GET, "/api/analytics/dashboard", read, null, null, dashboard::dashboard);
-    route(HttpMethod.POST, "/api/alerts", admin, null, body(ALERT_BYTES), alerts::create);
-    route(HttpMethod.GET, "/api/alerts", read, null, null, alerts::list);
-    route(HttpMethod.GET, "/api/alerts/:id", read, null, null, alerts::get);
-    route(HttpMethod.PUT, "/api/alerts/:id", admin, null, body(ALERT_BYTES), alerts::update);
-    route(HttpMethod.DELETE, "/api/alerts/:id", admin, null, null, alerts::delete);
-    route(HttpMethod.GET, "/api/alerts/:id/history", read, null, null, alerts::history);
+    route(
+        HttpMethod.POST,
+        "/api/alerts",
+        admin,
+        null,
+        body(ALERT_BYTES),
+        embeddedOnly(embedded, "alert rules", () -> alerts::create));
+    route(
+        HttpMethod.GET,
+        "/api/alerts",
+        read,
+        null,
+        null,
+        embeddedOnly(embedded, "alert rules", () -> alerts::list));
+    route(
+        HttpMethod.GET,
+        "/api/alerts/:id",
+        read,
+        null,
+        null,
+        embeddedOnly(embedded, "alert rules", () -> alerts::get));
+    route(
+        HttpMethod.PUT,
+        "/api/alerts/:id",
+        admin,
+        null,
+        body(ALERT_BYTES),
+        embeddedOnly(embedded, "alert rules", () -> alerts::update));
+    route(
+        HttpMethod.DELETE,
+        "/api/alerts/:id",
+        admin,
+        null,
+        null,
+        embeddedOnly(embedded, "alert rules", () -> alerts::delete));
+    route(
+        HttpMethod.GET,
+        "/api/alerts/:id/history",
+        read,
+        null,
+        null,
+        embeddedOnly(embedded, "alert rules", () -> alerts::history));
     route(HttpMethod.POST, "/api/keys", admin, null, body(KeyHandlers.BODY_BYTES), keys::create);
     route(HttpMethod.GET, "/api/keys", admin, null, null, keys::list);
     route(HttpMethod.DELETE, "/api/keys/:id", admin, null, null, keys::delete);
     route(HttpMethod.GET, "/api/audit", admin, null, null, keys::audit);
-    route(HttpMethod.DELETE, "/api/users/:userId/events", admin, null, null, users::deleteEvents);
+    route(
+        HttpMethod.DELETE,
+        "/api/users/:userId/events",
+        admin,
+        null,
+        null,
+        embeddedOnly(embedded, "user deletion", () -> users::deleteEvents));
     route(HttpMethod.GET, "/ws/analytics", read, null, null, sockets::upgrade);
     route(HttpMethod.GET, "/metrics", read, null, null, ops::metrics);
     route(
@@ -176,6 +228,27 @@ final class Routes {
           LOG.error("unhandled error on {}", ctx.request().path(), ctx.failure());
           Http.error(ctx, 500, "internal", "an internal error occurred; it has been logged");
         });
+  }
+
+  /**
+   * {@code handler}, or in cluster mode (no embedded engine) an answer that says {@code what} is
+   * not served there yet: 501, rather than a route that seems to work on data the cluster does not
+   * have.
+   */
+  private static Handler<RoutingContext> embeddedOnly(
+      Aggregator embedded,
+      String what,
+      java.util.function.Supplier<Handler<RoutingContext>> handler) {
+    if (embedded != null) {
+      return handler.get();
+    }
+    return ctx ->
+        Http.error(
+            ctx,
+            501,
+            "not_in_cluster_mode",
+            what
+                + " is served in embedded mode only in this version; this server runs in cluster mode");
   }
 
   Router router() {

@@ -35,7 +35,13 @@ public record ServerConfig(
     List<String> allowedHosts,
     List<String> allowedOrigins,
     Security security,
-    EngineConfig engine) {
+    EngineConfig engine,
+    ClusterEngine.Cluster cluster) {
+
+  /** Whether this server is a node of a cluster ({@link #cluster} set) rather than embedded. */
+  public boolean clusterMode() {
+    return cluster != null;
+  }
 
   /**
    * Keys and TLS.
@@ -198,7 +204,48 @@ public record ServerConfig(
             .filter(o -> !o.isEmpty())
             .toList(),
         security(v),
-        engine);
+        engine,
+        cluster(v));
+  }
+
+  /** Null in embedded mode; in cluster mode, where Kafka and PostgreSQL are (both required). */
+  private static ClusterEngine.Cluster cluster(Map<Setting, String> v) throws ConfigException {
+    String mode = v.get(Setting.MODE).strip();
+    if (mode.equals("embedded")) {
+      return null;
+    }
+    if (!mode.equals("cluster")) {
+      throw new ConfigException(Setting.MODE.key() + ": embedded or cluster, not " + mode);
+    }
+    String kafka = v.get(Setting.KAFKA).strip();
+    String url = v.get(Setting.POSTGRES_URL).strip();
+    if (kafka.isEmpty() || url.isEmpty()) {
+      throw new ConfigException(
+          "cluster mode needs kafka (bootstrap servers) and postgresUrl (the rollups' database)");
+    }
+    if (!v.get(Setting.TIERS).equals(Setting.TIERS.defaultValue())) {
+      throw new ConfigException(
+          "cluster mode reads the Flink job's tiers, which are the defaults: leave tiers unset");
+    }
+    String prefix = v.get(Setting.SCHEMA_PREFIX).strip();
+    if (!prefix.matches("[a-z_][a-z0-9_]{0,40}")) {
+      throw new ConfigException(
+          Setting.SCHEMA_PREFIX.key() + ": lower-case letters, digits and underscores");
+    }
+    java.util.Properties jdbc = new java.util.Properties();
+    if (!v.get(Setting.POSTGRES_USER).isBlank()) {
+      jdbc.setProperty("user", v.get(Setting.POSTGRES_USER).strip());
+    }
+    if (!v.get(Setting.POSTGRES_PASSWORD).isEmpty()) {
+      jdbc.setProperty("password", v.get(Setting.POSTGRES_PASSWORD));
+    }
+    return new ClusterEngine.Cluster(
+        kafka,
+        v.get(Setting.KAFKA_TOPIC).strip(),
+        url,
+        jdbc,
+        prefix,
+        intIn(v, Setting.ROLLUP_PARTITIONS, 1, 32_768));
   }
 
   private static Privacy privacy(Map<Setting, String> v) throws ConfigException {

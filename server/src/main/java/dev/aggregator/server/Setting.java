@@ -147,6 +147,26 @@ enum Setting {
       "Property names dropped at ingest wherever they are part of a key, with everything nested"
           + " under them, any case (comma list,"
           + " e.g. email,ip,phone)"),
+  MODE(
+      "mode",
+      "embedded",
+      "embedded: the whole product in this process; cluster: a stateless server of a cluster (ingest"
+          + " into Kafka, rollups from the Flink job in PostgreSQL; README, Cluster mode)"),
+  KAFKA("kafka", "", "Cluster mode: Kafka bootstrap servers, host:port,..."),
+  KAFKA_TOPIC("kafkaTopic", "events", "Cluster mode: the events topic the Flink job reads"),
+  POSTGRES_URL(
+      "postgresUrl",
+      "",
+      "Cluster mode: JDBC URL of the PostgreSQL the Flink job writes rollups to"),
+  POSTGRES_USER("postgresUser", "", "Cluster mode: PostgreSQL user (the job's --jdbc-user)"),
+  POSTGRES_PASSWORD(
+      "postgresPassword", "", "Cluster mode: PostgreSQL password (the job's --jdbc-password)"),
+  ROLLUP_PARTITIONS(
+      "rollupPartitions", "32", "Cluster mode: the job's --partitions, one PostgreSQL schema each"),
+  SCHEMA_PREFIX(
+      "schemaPrefix",
+      "rollups_p",
+      "Cluster mode: the job's --schema-prefix (partition p: prefix+p)"),
   WEBHOOK_ALLOW(
       "webhookAllow",
       "",
