@@ -54,6 +54,8 @@ import org.slf4j.LoggerFactory;
 final class ClusterEngine implements Engine {
   private static final Logger LOG = LoggerFactory.getLogger(ClusterEngine.class);
   static final long REFRESH_MILLIS = 100;
+  private static final String UNREADABLE =
+      "the rollups in PostgreSQL cannot be read: queries answer 503 until they can";
 
   /**
    * Where the cluster is.
@@ -128,9 +130,11 @@ final class ClusterEngine implements Engine {
         new DeadLetterLog(config.dataDir().resolve("deadletters"), config.deadLetterCapacity());
     try {
       openRollups();
-    } catch (IOException e) {
-      deadLetters.close();
-      throw e;
+    } catch (IOException | RuntimeException e) {
+      // PostgreSQL away, or the job creating the same tables this moment: ingest works without
+      // it, queries answer 503 and the refresher retries.
+      LOG.warn("cannot read the rollups in PostgreSQL yet; retrying: {}", e.toString());
+      readFailure = UNREADABLE;
     }
     try {
       this.log =
@@ -149,15 +153,22 @@ final class ClusterEngine implements Engine {
         new EventDecoder(
             config.limits(),
             clock,
-            new EventTypeAdmission(
-                source.read(r -> r.catalog().schemas().stream().map(EventSchema::name).toList()),
-                config.catalog().maxEventTypes()),
+            new EventTypeAdmission(knownTypes(), config.catalog().maxEventTypes()),
             config.privacy());
     this.queries = new QueryEngine(source, clock);
     this.queryParser = new QueryParser(clock, config.maxQueryPoints());
     this.refresher = new Thread(this::refreshLoop, "cluster-rollups-refresh");
     refresher.setDaemon(true);
     refresher.start();
+  }
+
+  /** The event types the rollups hold (none while they cannot be read: each is admitted anew). */
+  private List<String> knownTypes() {
+    try {
+      return source.read(r -> r.catalog().schemas().stream().map(EventSchema::name).toList());
+    } catch (Unavailable e) {
+      return List.of();
+    }
   }
 
   /** This server's id, made on its first start and kept in its data directory. */
@@ -237,7 +248,7 @@ final class ClusterEngine implements Engine {
         if (readFailure == null) {
           LOG.warn("cannot read the rollups in PostgreSQL; retrying: {}", e.toString());
         }
-        readFailure = "the rollups in PostgreSQL cannot be read: queries answer 503 until they can";
+        readFailure = UNREADABLE;
         closeRollups();
       }
     }
