@@ -37,7 +37,10 @@ import org.junit.jupiter.api.io.TempDir;
  * exactly is then answered the same through the embedded server and through both cluster servers. A
  * query only the raw events answer is refused by the cluster servers with a sentence (they have no
  * event store yet), never answered approximately; routes the cluster mode does not serve yet answer
- * 501.
+ * 501. Midway, one cluster server shuts down with requests in flight and starts again: every
+ * acknowledged event still counts once, and what it did not acknowledge, sent again to the other
+ * server, too. Then PostgreSQL crashes and restarts while more events go in, and the servers answer
+ * as the embedded one again.
  */
 class ClusterModeTest {
   private static final int PARTITIONS = 4;
@@ -95,7 +98,9 @@ class ClusterModeTest {
       TestClient toB = new TestClient(b.port());
 
       long now = System.currentTimeMillis();
-      List<String> batches = batches(now);
+      List<String> all = batches(now);
+      List<String> batches = all.subList(0, EVENTS / BATCH);
+      List<String> later = all.subList(EVENTS / BATCH, all.size());
       long accepted = 0;
       for (String batch : batches) {
         accepted += WorkloadSender.post(e, batch, BATCH, 0).accepted();
@@ -121,16 +126,8 @@ class ClusterModeTest {
       WorkloadSender.awaitAggregated(e, accepted, 60_000);
 
       List<String> queries = queries(now);
-      Map<String, String> want = new HashMap<>();
-      int exact = 0;
-      for (String q : queries) {
-        TestClient.Reply r = e.get(q);
-        assertThat(r.status()).as("embedded: %s %s", q, r.body()).isEqualTo(200);
-        if (r.json().get("source").asText().equals("rollup")) {
-          want.put(q, rounded(r.body()));
-          exact++;
-        }
-      }
+      Map<String, String> want = exactAnswers(e, queries);
+      int exact = want.size();
       assertThat(exact).as("queries the rollups answer").isGreaterThan(queries.size() / 2);
       System.out.printf(
           "%d of %d queries exact from the rollups; %d of %d batches not acknowledged by the"
@@ -154,11 +151,80 @@ class ClusterModeTest {
             .isEqualTo("not_in_cluster_mode");
         assertThat(node.get("/api/analytics/dashboard").status()).isEqualTo(200);
       }
+
+      // PostgreSQL crashes and comes back; meanwhile more events go in through both servers
+      // (ingest needs Kafka only). The job restarts until it can reload its partitions, the
+      // servers reopen their stores, and each event still counts once.
+      pg.crashAndRestart(Duration.ofSeconds(2));
+      for (int i = 0; i < later.size(); i++) {
+        accepted += WorkloadSender.post(e, later.get(i), BATCH, 0).accepted();
+        toCluster(nodes.get(i % 2), later.get(i));
+      }
+      WorkloadSender.awaitAggregated(e, accepted, 60_000);
+      Map<String, String> after = exactAnswers(e, queries);
+      assertThat(after).as("the later events changed answers").isNotEqualTo(want);
+      for (TestClient node : nodes) {
+        awaitSame(node, after);
+      }
     } finally {
       if (a != null) {
         a.close();
       }
       running.cancel().get(30, TimeUnit.SECONDS);
+    }
+  }
+
+  /**
+   * The embedded server's answers to the queries its rollups answer exactly (not from raw events).
+   */
+  private static Map<String, String> exactAnswers(TestClient e, List<String> queries) {
+    Map<String, String> out = new HashMap<>();
+    for (String q : queries) {
+      TestClient.Reply r = e.get(q);
+      assertThat(r.status()).as("embedded: %s %s", q, r.body()).isEqualTo(200);
+      if (r.json().get("source").asText().equals("rollup")) {
+        out.put(q, rounded(r.body()));
+      }
+    }
+    return out;
+  }
+
+  /**
+   * A server whose PostgreSQL cannot be reached starts anyway: events go to Kafka, queries answer
+   * 503 with a sentence and Retry-After, health says why it is degraded.
+   */
+  @Test
+  void aServerWithoutItsPostgresIngestsAndRefusesQueries() throws Exception {
+    LocalKafka kafka = LocalKafka.shared();
+    kafka.createTopic("cluster-mode-nopg", 1);
+    int closed;
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+      closed = s.getLocalPort();
+    }
+    Map<String, String> cluster = new HashMap<>();
+    cluster.put("AGGREGATOR_MODE", "cluster");
+    cluster.put("AGGREGATOR_KAFKA", kafka.bootstrap());
+    cluster.put("AGGREGATOR_KAFKA_TOPIC", "cluster-mode-nopg");
+    cluster.put("AGGREGATOR_POSTGRES_URL", "jdbc:postgresql://127.0.0.1:" + closed + "/postgres");
+    cluster.put("AGGREGATOR_ROLLUP_PARTITIONS", "2");
+    try (AggregatorServer server = TestServers.start(dir.resolve("nopg"), cluster)) {
+      TestClient c = new TestClient(server.port());
+      TestClient.Reply ingest =
+          c.postJson(
+              "/api/events",
+              "{\"eventType\":\"signup\",\"userId\":\"u1\",\"timestamp\":\""
+                  + Instant.now()
+                  + "\"}");
+      assertThat(ingest.status()).as(ingest.body()).isEqualTo(202);
+      TestClient.Reply q =
+          c.get("/api/analytics/query?metric=signup&function=count&granularity=1h&start=now-1d");
+      assertThat(q.status()).as(q.body()).isEqualTo(503);
+      assertThat(q.json().get("error").asText()).isEqualTo("rollups_unavailable");
+      assertThat(q.raw().headers().firstValue("Retry-After")).hasValue("1");
+      assertThat(q.body()).doesNotContain("Exception").doesNotContain("jdbc:");
+      TestClient.Reply health = c.get("/api/events/health");
+      assertThat(health.json().get("status").asText()).isEqualTo("degraded");
+      assertThat(health.json().get("degraded").toString()).contains("PostgreSQL cannot be read");
     }
   }
 
@@ -211,10 +277,12 @@ class ClusterModeTest {
   private static List<String> batches(long now) {
     long[] tick = {0};
     long from = now - 2 * 3_600_000L;
+    int batches = EVENTS / BATCH + 6; // 6 for after PostgreSQL's crash
+    long total = (long) batches * BATCH;
     StandardWorkload workload =
-        new StandardWorkload(20_261_203L, () -> from + tick[0]++ * (now - from) / EVENTS);
+        new StandardWorkload(20_261_203L, () -> from + tick[0]++ * (now - from) / total);
     List<String> out = new ArrayList<>();
-    for (int b = 0; b < EVENTS / BATCH; b++) {
+    for (int b = 0; b < batches; b++) {
       StringBuilder body = new StringBuilder(BATCH * 230);
       for (int valid = 0; valid < BATCH; ) {
         StandardWorkload.Generated g = workload.next();
