@@ -23,12 +23,12 @@ final class QueryAnswers {
    * both read the same stored rows — KLL compaction flips coins as rows merge), plain, filtered by
    * one and two keys, grouped by one and two, in three tiers, "now" being {@code now}.
    */
-  static List<String> of(RollupSource rollups, boolean sketches, long now) {
+  static List<Answer> of(RollupSource rollups, boolean sketches, long now) {
     return of(rollups, sketches, now, "page_view");
   }
 
   /** As above, of event type {@code type}. */
-  static List<String> of(RollupSource rollups, boolean sketches, long now, String type) {
+  static List<Answer> of(RollupSource rollups, boolean sketches, long now, String type) {
     QueryEngine q = new QueryEngine(rollups, () -> now);
     List<Map<String, List<String>>> filters =
         List.of(
@@ -37,7 +37,7 @@ final class QueryAnswers {
             Map.of("country", List.of("US"), "device", List.of("mobile")));
     List<List<String>> groupings =
         List.of(List.of(), List.of("device"), List.of("country", "device"));
-    List<String> out = new ArrayList<>();
+    List<Answer> out = new ArrayList<>();
     for (Granularity g : List.of(Granularity.M1, Granularity.H1, Granularity.D1)) {
       for (AggregateFunction f : AggregateFunction.values()) {
         if (f.needsSketch() && !sketches) {
@@ -50,9 +50,9 @@ final class QueryAnswers {
                 new Query(
                     metric, now - 86_400_000L, now, g, f, Fill.NONE, filter, groupBy, 5, null);
             try {
-              out.add(query + " " + roundSums(q.run(query).series().toString()));
+              out.add(Answer.of(query + " " + q.run(query).series()));
             } catch (InvalidQueryException refused) {
-              out.add(query + " refused: " + refused.getMessage());
+              out.add(Answer.of(query + " refused: " + refused.getMessage()));
             }
           }
         }
@@ -62,13 +62,58 @@ final class QueryAnswers {
   }
 
   /**
-   * Values to 12 significant digits: rows merged in another order (a checkpoint merges a row's
-   * stored and in-memory deltas) may differ in the last bits, floating-point addition not being
-   * associative.
+   * One answer, equal to another when its text is the same but for values, and the values agree to
+   * 1e-9 relative: rows merged in another order (a checkpoint merges a row's stored and in-memory
+   * deltas) differ in the last bits, floating-point addition not being associative. Rounding both
+   * to some digits is not enough: an average of exactly x.xxxxxx5 rounds either way (it did).
+   *
+   * @param shape the text with each value replaced by {@code #}
    */
-  private static String roundSums(String answer) {
-    return VALUE
-        .matcher(answer)
-        .replaceAll(m -> "value=" + String.format("%.12g", Double.parseDouble(m.group(1))));
+  record Answer(String shape, double[] values) {
+    static Answer of(String text) {
+      java.util.regex.Matcher m = VALUE.matcher(text);
+      List<Double> values = new ArrayList<>();
+      while (m.find()) {
+        values.add(Double.parseDouble(m.group(1)));
+      }
+      return new Answer(
+          VALUE.matcher(text).replaceAll("value=#"),
+          values.stream().mapToDouble(Double::doubleValue).toArray());
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      if (!(o instanceof Answer other)
+          || !shape.equals(other.shape)
+          || values.length != other.values.length) {
+        return false;
+      }
+      for (int i = 0; i < values.length; i++) {
+        double a = values[i];
+        double b = other.values[i];
+        if (Math.abs(a - b) > 1e-9 * Math.max(1, Math.max(Math.abs(a), Math.abs(b)))) {
+          return false;
+        }
+      }
+      return true;
+    }
+
+    @Override
+    public int hashCode() {
+      return shape.hashCode(); // equal answers have equal shapes
+    }
+
+    @Override
+    public String toString() {
+      StringBuilder out = new StringBuilder();
+      String[] parts = shape.split("value=#", -1);
+      for (int i = 0; i < parts.length; i++) {
+        out.append(parts[i]);
+        if (i < values.length) {
+          out.append("value=").append(values[i]);
+        }
+      }
+      return out.toString();
+    }
   }
 }

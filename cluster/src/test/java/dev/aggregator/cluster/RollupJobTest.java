@@ -76,7 +76,7 @@ class RollupJobTest {
             Tier.DEFAULTS, CatalogLimits.defaults(), 10_000_000, Duration.ofMinutes(1), null);
     Set<String> seen = new HashSet<>();
     List<List<Event>> thirds = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
-    List<List<String>> expected = new ArrayList<>();
+    List<List<QueryAnswers.Answer>> expected = new ArrayList<>();
     long retries = 0;
     for (List<Event> third : thirds) {
       while (third.size() < 12_000) {
@@ -100,7 +100,7 @@ class RollupJobTest {
     assertThat(retries).as("clients' retries in the workload").isPositive();
     assertThat(expected.get(0))
         .as("answers with numbers in them (rarer types have empty filtered ones)")
-        .filteredOn(a -> !a.contains(" refused: ") && !a.endsWith(" []"))
+        .filteredOn(a -> !a.toString().contains(" refused: ") && !a.toString().endsWith(" []"))
         .hasSizeGreaterThan(expected.get(0).size() / 4);
 
     RollupJob.Options options = new RollupJob.Options();
@@ -175,9 +175,9 @@ class RollupJobTest {
     }
 
     /** Refreshes until the answers are {@code expected}; fails with the difference after 2 min. */
-    void await(List<String> expected, String what) throws Exception {
+    void await(List<QueryAnswers.Answer> expected, String what) throws Exception {
       long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
-      List<String> actual = List.of();
+      List<QueryAnswers.Answer> actual = List.of();
       do {
         Thread.sleep(250);
         try {
@@ -226,8 +226,9 @@ class RollupJobTest {
         .name("fails once");
   }
 
-  private static List<String> answers(dev.aggregator.aggregation.RollupSource rollups) {
-    List<String> out = new ArrayList<>();
+  private static List<QueryAnswers.Answer> answers(
+      dev.aggregator.aggregation.RollupSource rollups) {
+    List<QueryAnswers.Answer> out = new ArrayList<>();
     for (String type : TYPES) {
       out.addAll(QueryAnswers.of(rollups, false, NOW, type));
     }

@@ -14,8 +14,11 @@ import dev.aggregator.ingestion.EventDecoder;
 import dev.aggregator.ingestion.EventTypeAdmission;
 import dev.aggregator.ingestion.IngestPipeline;
 import dev.aggregator.processing.Lifecycle;
+import dev.aggregator.query.InvalidQueryException;
+import dev.aggregator.query.Query;
 import dev.aggregator.query.QueryEngine;
 import dev.aggregator.query.QueryParser;
+import dev.aggregator.query.QueryResult;
 import dev.aggregator.storage.DeadLetterLog;
 import dev.aggregator.storage.LogStats;
 import dev.aggregator.storage.RollupStore;
@@ -94,6 +97,12 @@ final class ClusterEngine implements Engine {
   private final EventDecoder decoder;
   private final QueryEngine queries;
   private final QueryParser queryParser;
+
+  /** Bumped whenever the rollups read may have changed: answers cached before are not used. */
+  private final java.util.concurrent.atomic.AtomicLong version =
+      new java.util.concurrent.atomic.AtomicLong();
+
+  private final AnswerCache answers = new AnswerCache(1_000_000);
   private final String nodeId;
   private final List<Consumer<Set<String>>> listeners = new CopyOnWriteArrayList<>();
   private final Thread refresher;
@@ -228,8 +237,10 @@ final class ClusterEngine implements Engine {
         Thread.sleep(REFRESH_MILLIS);
         if (rollups == null) {
           openRollups();
+          version.incrementAndGet();
         }
         if (rollups.refresh()) {
+          version.incrementAndGet();
           Set<String> types =
               new HashSet<>(
                   source.read(r -> r.catalog().schemas().stream().map(EventSchema::name).toList()));
@@ -290,6 +301,20 @@ final class ClusterEngine implements Engine {
   }
 
   @Override
+  public QueryResult query(Query q) throws InvalidQueryException {
+    long v = version.get();
+    QueryResult hit = answers.get(v, q);
+    if (hit != null) {
+      return hit;
+    }
+    QueryResult r = queries.run(q);
+    if (version.get() == v) { // else it may have read rows of the next version: not kept
+      answers.put(v, r);
+    }
+    return r;
+  }
+
+  @Override
   public QueryParser queryParser() {
     return queryParser;
   }
@@ -340,6 +365,11 @@ final class ClusterEngine implements Engine {
     pg.put("readable", readFailure == null);
     pg.put("lastReadMillisAgo", System.currentTimeMillis() - lastRefresh);
     out.put("rollups", pg);
+    Map<String, Object> cache = new LinkedHashMap<>();
+    cache.put("hits", answers.hits());
+    cache.put("misses", answers.misses());
+    cache.put("points", answers.points());
+    out.put("answerCache", cache);
     return out;
   }
 

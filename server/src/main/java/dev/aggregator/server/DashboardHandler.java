@@ -64,8 +64,7 @@ final class DashboardHandler {
       spec.put("start", List.of("now-1h"));
       spec.put("granularity", List.of("1m"));
       spec.put("fill", List.of("zero"));
-      QueryResult answer =
-          agg.queries().run(agg.queryParser().parse(n -> spec.getOrDefault(n, List.of())));
+      QueryResult answer = agg.query(agg.queryParser().parse(n -> spec.getOrDefault(n, List.of())));
       ObjectNode panel = panels.addObject();
       panel.put("id", type);
       panel.put("title", type + " events per minute, last hour");

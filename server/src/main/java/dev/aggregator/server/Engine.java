@@ -6,8 +6,11 @@ import dev.aggregator.aggregation.RollupSource;
 import dev.aggregator.ingestion.EventDecoder;
 import dev.aggregator.ingestion.IngestPipeline;
 import dev.aggregator.processing.Lifecycle;
+import dev.aggregator.query.InvalidQueryException;
+import dev.aggregator.query.Query;
 import dev.aggregator.query.QueryEngine;
 import dev.aggregator.query.QueryParser;
+import dev.aggregator.query.QueryResult;
 import dev.aggregator.storage.DeadLetterLog;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.util.List;
@@ -37,6 +40,13 @@ interface Engine extends AutoCloseable {
   DeadLetterLog deadLetters();
 
   QueryEngine queries();
+
+  /**
+   * Answers {@code q}: the planner's answer, or in cluster mode one it gave since the last change.
+   */
+  default QueryResult query(Query q) throws InvalidQueryException {
+    return queries().run(q);
+  }
 
   QueryParser queryParser();
 

@@ -290,7 +290,7 @@ final class LiveSockets {
   }
 
   private QueryResult run(Map<String, List<String>> params) throws InvalidQueryException {
-    return agg.queries().run(agg.queryParser().parse(name -> params.getOrDefault(name, List.of())));
+    return agg.query(agg.queryParser().parse(name -> params.getOrDefault(name, List.of())));
   }
 
   // ---- updates --------------------------------------------------------------------------------

@@ -48,8 +48,7 @@ final class QueryHandlers {
       return;
     }
     workers
-        .executeBlocking(
-            () -> write(agg.queries().run(agg.queryParser().parse(params::getAll))), false)
+        .executeBlocking(() -> write(agg.query(agg.queryParser().parse(params::getAll))), false)
         .onComplete(
             done -> {
               running.decrementAndGet();
