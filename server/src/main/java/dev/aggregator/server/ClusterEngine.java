@@ -127,10 +127,6 @@ final class ClusterEngine implements Engine {
       };
 
   ClusterEngine(EngineConfig config, Cluster cluster) throws IOException {
-    if (!config.tiers().equals(Tier.DEFAULTS)) {
-      throw new IllegalArgumentException(
-          "cluster mode reads the Flink job's tiers, the defaults; leave tiers unset");
-    }
     this.config = config;
     this.cluster = cluster;
     Files.createDirectories(config.dataDir());
@@ -241,9 +237,7 @@ final class ClusterEngine implements Engine {
         }
         if (rollups.refresh()) {
           version.incrementAndGet();
-          Set<String> types =
-              new HashSet<>(
-                  source.read(r -> r.catalog().schemas().stream().map(EventSchema::name).toList()));
+          Set<String> types = new HashSet<>(knownTypes());
           for (Consumer<Set<String>> l : listeners) {
             l.accept(types);
           }
