@@ -12,13 +12,16 @@ import dev.aggregator.storage.DeadLetter;
 import dev.aggregator.storage.LogFullException;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
+import io.vertx.core.WorkerExecutor;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.ext.web.RoutingContext;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
 
 /** {@code POST /api/events} and {@code POST /api/events/batch}. */
 final class IngestHandlers {
@@ -29,9 +32,11 @@ final class IngestHandlers {
   static final String HTTP_SOURCE = "http";
 
   private final Engine agg;
+  private final WorkerExecutor decoders;
 
-  IngestHandlers(Engine agg) {
+  IngestHandlers(Engine agg, WorkerExecutor decoders) {
     this.agg = agg;
+    this.decoders = decoders;
   }
 
   /** One event → 202 {"id","status"}, or 400 with its field errors. */
@@ -40,34 +45,33 @@ final class IngestHandlers {
     if (body == null) {
       return;
     }
-    DecodedBatch decoded;
-    try {
-      decoded = agg.decoder().decodeOne(body, HTTP_SOURCE);
-    } catch (MalformedBodyException e) {
-      malformed(ctx, body, e);
-      return;
-    }
-    if (!decoded.rejections().isEmpty()) {
-      count(decoded);
-      deadLetter(decoded.rejections());
-      Http.error(
-          ctx,
-          400,
-          "invalid_event",
-          "the event is invalid",
-          details(decoded.errors(agg.config().limits().maxErrorsPerResponse())));
-      return;
-    }
-    Event event = decoded.events().get(0);
-    submit(
+    decode(
         ctx,
-        decoded.events(),
-        () -> count(decoded),
-        r -> {
-          Map<String, Object> out = new LinkedHashMap<>();
-          out.put("id", r.idOf(0, event));
-          out.put("status", r.duplicate()[0] ? "duplicate" : "accepted");
-          Http.json(ctx, 202, out);
+        body,
+        () -> agg.decoder().decodeOne(body, HTTP_SOURCE),
+        decoded -> {
+          if (!decoded.rejections().isEmpty()) {
+            count(decoded);
+            deadLetter(decoded.rejections());
+            Http.error(
+                ctx,
+                400,
+                "invalid_event",
+                "the event is invalid",
+                details(decoded.errors(agg.config().limits().maxErrorsPerResponse())));
+            return;
+          }
+          Event event = decoded.events().get(0);
+          submit(
+              ctx,
+              decoded.events(),
+              () -> count(decoded),
+              r -> {
+                Map<String, Object> out = new LinkedHashMap<>();
+                out.put("id", r.idOf(0, event));
+                out.put("status", r.duplicate()[0] ? "duplicate" : "accepted");
+                Http.json(ctx, 202, out);
+              });
         });
   }
 
@@ -79,38 +83,64 @@ final class IngestHandlers {
     }
     BodyFormat format = format(ctx);
     IngestPipeline pipeline = agg.pipeline();
-    if (!pipeline.hasRoomFor(format == BodyFormat.NDJSON ? lines(body) : 1)) {
-      // Refused before decoding: nothing of the request is kept, counted or dead-lettered.
-      Http.overloaded(ctx, pipeline.inFlight(), pipeline.maxInFlight());
-      return;
-    }
-    DecodedBatch decoded;
-    try {
-      decoded = agg.decoder().decodeBatch(body, format, HTTP_SOURCE);
-    } catch (MalformedBodyException e) {
-      malformed(ctx, body, e);
-      return;
-    } catch (BatchTooLargeException e) {
-      Http.error(ctx, 413, "batch_too_large", e.getMessage());
-      return;
-    }
-    DecodedBatch batch = decoded;
-    if (batch.events().isEmpty()) {
-      count(decoded);
-      deadLetter(decoded.rejections());
-      Http.json(ctx, 200, batchResponse(0, 0, batch));
-      return;
-    }
-    // The rejections are counted and dead-lettered once the pipeline has taken the valid events:
-    // a batch answered 429 is retried whole, and its invalid events must not be recorded twice.
-    submit(
+    decode(
         ctx,
-        batch.events(),
-        () -> {
-          count(decoded);
-          deadLetter(decoded.rejections());
-        },
-        r -> Http.json(ctx, 200, batchResponse(r.accepted(), r.duplicates(), batch)));
+        body,
+        () ->
+            // Refused before decoding (null): nothing of the request is kept, counted or
+            // dead-lettered.
+            pipeline.hasRoomFor(format == BodyFormat.NDJSON ? lines(body) : 1)
+                ? agg.decoder().decodeBatch(body, format, HTTP_SOURCE)
+                : null,
+        batch -> {
+          if (batch.events().isEmpty()) {
+            count(batch);
+            deadLetter(batch.rejections());
+            Http.json(ctx, 200, batchResponse(0, 0, batch));
+            return;
+          }
+          // The rejections are counted and dead-lettered once the pipeline has taken the valid
+          // events: a batch answered 429 is retried whole, and its invalid events must not be
+          // recorded twice.
+          submit(
+              ctx,
+              batch.events(),
+              () -> {
+                count(batch);
+                deadLetter(batch.rejections());
+              },
+              r -> Http.json(ctx, 200, batchResponse(r.accepted(), r.duplicates(), batch)));
+        });
+  }
+
+  /**
+   * Decodes on a worker and goes on with {@code then} on the request's event loop. Decoding a 5 MiB
+   * body of bad records takes a core for up to a second; on an event loop it would stall every
+   * connection that loop serves. The workers' queue is bounded by {@link IngestAdmission}: at most
+   * {@code maxIngestRequests} requests get this far at once. A null result from {@code work} means
+   * the pipeline has no room: 429.
+   */
+  private void decode(
+      RoutingContext ctx, byte[] body, Callable<DecodedBatch> work, Consumer<DecodedBatch> then) {
+    decoders
+        .executeBlocking(work, false)
+        .onComplete(
+            done -> {
+              if (done.succeeded()) {
+                if (done.result() == null) {
+                  IngestPipeline pipeline = agg.pipeline();
+                  Http.overloaded(ctx, pipeline.inFlight(), pipeline.maxInFlight());
+                } else {
+                  then.accept(done.result());
+                }
+              } else if (done.cause() instanceof MalformedBodyException e) {
+                malformed(ctx, body, e);
+              } else if (done.cause() instanceof BatchTooLargeException e) {
+                Http.error(ctx, 413, "batch_too_large", e.getMessage());
+              } else {
+                ctx.fail(done.cause()); // a bug: the router's failure handler answers 500
+              }
+            });
   }
 
   /**

@@ -68,7 +68,11 @@ final class Routes {
     this.audit = audit;
     this.auditWorker = vertx.createSharedWorkerExecutor("audit", 1); // one: entries in order
     IngestLimits limits = agg.config().limits();
-    IngestHandlers ingest = new IngestHandlers(agg);
+    IngestHandlers ingest =
+        new IngestHandlers(
+            agg,
+            vertx.createSharedWorkerExecutor(
+                "ingest-decode", Math.max(2, Runtime.getRuntime().availableProcessors())));
     WorkerExecutor queryWorkers =
         vertx.createSharedWorkerExecutor(
             "queries", Math.max(2, Runtime.getRuntime().availableProcessors()));

@@ -168,6 +168,64 @@ class ServerIntegrationTest {
   }
 
   @Test
+  void batchesAreDecodedOnWorkersNeverOnAnEventLoop() throws Exception {
+    // Watches the threads of this JVM (the server runs in it) while bodies that take long to
+    // decode go in: every thread seen inside the decoder must be one of the ingest workers. On an
+    // event loop such a body stalled every connection of that loop for seconds.
+    StringBuilder body = new StringBuilder();
+    long now = System.currentTimeMillis();
+    for (int line = 0; body.length() < 4_000_000; line++) {
+      body.append("{\"eventType\":\"slow\",\"timestamp\":")
+          .append(now)
+          .append(",\"userId\":\"u")
+          .append(line)
+          .append("\",\"properties\":{");
+      for (int k = 0; k < 40; k++) {
+        body.append(k == 0 ? "" : ",")
+            .append("\"k")
+            .append(k)
+            .append("\":\"v")
+            .append(line)
+            .append('"');
+      }
+      body.append("}}\n");
+    }
+    String ndjson = body.toString();
+    java.util.Set<String> decoding = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    java.util.concurrent.atomic.AtomicBoolean sending =
+        new java.util.concurrent.atomic.AtomicBoolean(true);
+    Thread watcher =
+        new Thread(
+            () -> {
+              while (sending.get()) {
+                for (var e : Thread.getAllStackTraces().entrySet()) {
+                  for (StackTraceElement f : e.getValue()) {
+                    if (f.getClassName().equals("dev.aggregator.ingestion.EventDecoder")) {
+                      decoding.add(e.getKey().getName());
+                      break;
+                    }
+                  }
+                }
+                Thread.onSpinWait();
+              }
+            },
+            "decoder-watcher");
+    watcher.start();
+    try {
+      for (int i = 0; i < 3; i++) {
+        var r = client.post("/api/events/batch", "application/x-ndjson", ndjson);
+        assertThat(r.status()).as(r.body()).isEqualTo(200);
+        assertThat(r.json().get("rejected").asInt()).isZero();
+      }
+    } finally {
+      sending.set(false);
+      watcher.join();
+    }
+    assertThat(decoding).as("threads seen decoding").isNotEmpty();
+    assertThat(decoding).allMatch(name -> name.startsWith("ingest-decode"), "an ingest worker");
+  }
+
+  @Test
   void aNewEventTypePastMaxEventTypesIsRefusedBeforeTheAckNotDeadLetteredAfterIt()
       throws Exception {
     start(Map.of("AGGREGATOR_MAX_EVENT_TYPES", "3"));
