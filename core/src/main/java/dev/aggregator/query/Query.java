@@ -44,6 +44,15 @@ public record Query(
     return granularity.bucketStart(start);
   }
 
+  /**
+   * Points (series × buckets) the answer can hold, at most: per bucket the top {@code limit}
+   * combinations and {@code __other__} when grouped, one series otherwise. Known before anything is
+   * read, so budgets are checked with it.
+   */
+  public long maxPoints() {
+    return (groupBy.isEmpty() ? 1L : limit + 1L) * bucketCount();
+  }
+
   /** Output buckets the range spans (UTC-aligned; a time zone shifts them, not their number). */
   public long bucketCount() {
     long first = firstBucket();

@@ -133,7 +133,7 @@ public final class QueryParser {
       // Checked before anything is read: a groupBy over a 1,000-value key at 1 m over a day
       // with fill=zero was a 68 MB answer; seven days ran out of heap.
       long series = query.limit() + 1L; // the top `limit` and __other__
-      long points = series * query.bucketCount();
+      long points = query.maxPoints();
       if (points > MAX_ANSWER_POINTS) {
         throw new InvalidQueryException(
             "limit",

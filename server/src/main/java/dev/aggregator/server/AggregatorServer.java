@@ -88,6 +88,7 @@ public final class AggregatorServer implements AutoCloseable {
             audit,
             config.maxIngestRequests(),
             config.maxQueries(),
+            config.live(),
             config.allowedOrigins());
     // One server per event loop, deployed together: Vert.x spreads connections over them, and
     // instances of one deployment share the port, including a random one picked for port 0.

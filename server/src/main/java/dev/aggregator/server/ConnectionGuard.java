@@ -28,6 +28,9 @@ final class ConnectionGuard {
       int maxConnections,
       int maxConnectionsPerAddress) {}
 
+  /** How long a connection past a bound may take to send the request its 503 answers. */
+  static final long REFUSED_GRACE_MS = 1_000;
+
   private final Limits limits;
   private final AtomicInteger open = new AtomicInteger();
   private final Map<String, AtomicInteger> perAddress = new ConcurrentHashMap<>();
@@ -49,6 +52,20 @@ final class ConnectionGuard {
     int fromAddress = mine.incrementAndGet();
     if (total > limits.maxConnections() || fromAddress > limits.maxConnectionsPerAddress()) {
       refused.add(c);
+      // The 503 answers a request; one that sends none would be kept until idleTimeout, and
+      // 2,000 idle connections from one address all were. It gets a moment to ask, then is closed.
+      io.vertx.core.Context context = io.vertx.core.Vertx.currentContext();
+      if (context != null) {
+        context
+            .owner()
+            .setTimer(
+                REFUSED_GRACE_MS,
+                t -> {
+                  if (refused.contains(c)) {
+                    c.close();
+                  }
+                });
+      }
     }
     c.closeHandler(
         v -> {

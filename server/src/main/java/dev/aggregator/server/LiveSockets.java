@@ -8,6 +8,7 @@ import dev.aggregator.live.LiveSchedule;
 import dev.aggregator.live.LiveSchedule.Subscription;
 import dev.aggregator.live.LiveSchedule.Target;
 import dev.aggregator.query.InvalidQueryException;
+import dev.aggregator.query.Query;
 import dev.aggregator.query.QueryResult;
 import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
@@ -67,6 +68,9 @@ final class LiveSockets {
   private final Engine agg;
   private final WorkerExecutor workers;
   private final Map<ServerWebSocket, Client> clients = new ConcurrentHashMap<>();
+  private final Budget budget;
+  private final java.util.concurrent.atomic.AtomicLong points =
+      new java.util.concurrent.atomic.AtomicLong();
   private final LiveSchedule<ServerWebSocket> schedule =
       new LiveSchedule<>(Duration.ofMillis(UPDATE_MS));
   private final List<String> allowedOrigins;
@@ -87,7 +91,25 @@ final class LiveSockets {
     final java.util.Set<String> pending = new java.util.HashSet<>();
 
     volatile long fullSince;
+
+    /**
+     * Points reserved per subscription (pending or live), and their sum; touched only on the
+     * connection's event loop.
+     */
+    final Map<String, Long> reserved = new java.util.HashMap<>();
+
+    long points;
   }
+
+  /**
+   * What live subscriptions may keep: each remembers the answer it was last sent (~70 bytes a
+   * point), so 100 subscriptions of 121,000 points each once held ~850 MB for one connection.
+   * Reserved from the query's bound (series × buckets) before its snapshot is computed.
+   *
+   * @param perConnection points the subscriptions of one connection keep, at most
+   * @param total points every connection's subscriptions keep together, at most
+   */
+  record Budget(long perConnection, long total) {}
 
   /**
    * @param allowedOrigins web origins that may connect besides the server's own ({@code *}: any)
@@ -97,9 +119,11 @@ final class LiveSockets {
       Vertx vertx,
       Engine agg,
       WorkerExecutor workers,
+      Budget budget,
       List<String> allowedOrigins,
       HostCheck hosts) {
     this.agg = agg;
+    this.budget = budget;
     this.hosts = hosts;
     this.workers = workers;
     this.allowedOrigins = List.copyOf(allowedOrigins);
@@ -135,8 +159,8 @@ final class LiveSockets {
             ws -> {
               ws.setWriteQueueMaxSize(MAX_QUEUED_BYTES);
               clients.put(ws, new Client());
-              ws.closeHandler(v -> clients.remove(ws));
-              ws.exceptionHandler(e -> clients.remove(ws));
+              ws.closeHandler(v -> closed(ws));
+              ws.exceptionHandler(e -> closed(ws));
               ws.textMessageHandler(text -> onMessage(ws, text));
             })
         .onFailure(e -> LOG.debug("WebSocket upgrade failed: {}", e.toString()));
@@ -184,6 +208,60 @@ final class LiveSockets {
     return clients.size();
   }
 
+  /** Points the live subscriptions of every connection keep (reserved). */
+  long points() {
+    return points.get();
+  }
+
+  private void closed(ServerWebSocket ws) {
+    Client client = clients.remove(ws);
+    if (client != null) {
+      points.addAndGet(-client.points);
+      client.points = 0;
+      client.reserved.clear();
+    }
+  }
+
+  /**
+   * Reserves what {@code query}'s answer can hold for subscription {@code id}, or says which budget
+   * it would pass (null: reserved).
+   */
+  private String reserve(Client client, String id, Query query) {
+    long n = query.maxPoints();
+    if (client.points + n > budget.perConnection()) {
+      return "this subscription could keep "
+          + n
+          + " points and this connection's keep "
+          + client.points
+          + "; at most "
+          + budget.perConnection()
+          + " per connection (maxLivePointsPerConnection): unsubscribe some, use a coarser"
+          + " granularity or shorten the range";
+    }
+    long all = points.addAndGet(n);
+    if (all > budget.total()) {
+      points.addAndGet(-n);
+      return "live subscriptions on this server keep "
+          + (all - n)
+          + " points; this one could add "
+          + n
+          + " of at most "
+          + budget.total()
+          + " (maxLivePoints): retry later or ask for fewer points";
+    }
+    client.reserved.put(id, n);
+    client.points += n;
+    return null;
+  }
+
+  private void release(Client client, String id) {
+    Long n = client.reserved.remove(id); // null once the connection closed: released then
+    if (n != null) {
+      client.points -= n;
+      points.addAndGet(-n);
+    }
+  }
+
   private void typesChanged(Set<String> types) {
     if (!clients.isEmpty()) {
       schedule.typesChanged(types);
@@ -211,6 +289,7 @@ final class LiveSockets {
         if (id == null || client.subscriptions.remove(id) == null) {
           error(ws, id, "no subscription " + id);
         } else {
+          release(client, id);
           send(ws, message("unsubscribed", id));
         }
       }
@@ -244,6 +323,19 @@ final class LiveSockets {
           "\"query\" must be an object of GET /api/analytics/query's parameters, with a metric");
       return;
     }
+    String refused;
+    try {
+      // Parsed here, on the connection's event loop, only to reserve the answer's bound before a
+      // worker computes it: checked after, a burst of subscribes would all pass.
+      refused = reserve(client, id, parse(params));
+    } catch (InvalidQueryException e) {
+      error(ws, id, e.parameter() + ": " + e.getMessage());
+      return;
+    }
+    if (refused != null) {
+      error(ws, id, refused);
+      return;
+    }
     Subscription sub = new Subscription(id, params, System.nanoTime());
     client.pending.add(id);
     workers
@@ -260,7 +352,10 @@ final class LiveSockets {
               if (done.succeeded()) {
                 client.subscriptions.put(id, sub);
                 send(ws, result("snapshot", id, done.result()));
-              } else if (done.cause() instanceof InvalidQueryException e) {
+                return;
+              }
+              release(client, id);
+              if (done.cause() instanceof InvalidQueryException e) {
                 error(ws, id, e.parameter() + ": " + e.getMessage());
               } else {
                 LOG.error("subscription {} failed", id, done.cause());
@@ -290,7 +385,11 @@ final class LiveSockets {
   }
 
   private QueryResult run(Map<String, List<String>> params) throws InvalidQueryException {
-    return agg.query(agg.queryParser().parse(name -> params.getOrDefault(name, List.of())));
+    return agg.query(parse(params));
+  }
+
+  private Query parse(Map<String, List<String>> params) throws InvalidQueryException {
+    return agg.queryParser().parse(name -> params.getOrDefault(name, List.of()));
   }
 
   // ---- updates --------------------------------------------------------------------------------

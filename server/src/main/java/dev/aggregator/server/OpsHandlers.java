@@ -21,11 +21,24 @@ final class OpsHandlers {
   private final PrometheusRegistry registry;
   private final IngestRate rate;
   private final long startedAt = System.currentTimeMillis();
+  private final java.util.function.IntSupplier connections;
+  private final java.util.function.LongSupplier livePoints;
 
-  OpsHandlers(Engine engine, PrometheusRegistry registry, IngestRate rate) {
+  /**
+   * @param connections HTTP connections open now
+   * @param livePoints points the live subscriptions keep (reserved)
+   */
+  OpsHandlers(
+      Engine engine,
+      PrometheusRegistry registry,
+      IngestRate rate,
+      java.util.function.IntSupplier connections,
+      java.util.function.LongSupplier livePoints) {
     this.engine = engine;
     this.registry = registry;
     this.rate = rate;
+    this.connections = connections;
+    this.livePoints = livePoints;
   }
 
   /** Up, degraded (pipeline over 80% full or aggregation behind) or failed (the log refuses). */
@@ -50,6 +63,11 @@ final class OpsHandlers {
     dead.put("total", engine.deadLetters().total());
     dead.put("unpersisted", engine.deadLetters().unpersisted());
     out.put("deadLetters", dead);
+
+    Map<String, Object> serving = new LinkedHashMap<>();
+    serving.put("connections", connections.getAsInt());
+    serving.put("livePoints", livePoints.getAsLong());
+    out.put("serving", serving);
 
     Http.json(ctx, engine.failed() ? 503 : 200, out);
   }

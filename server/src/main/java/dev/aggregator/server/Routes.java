@@ -62,6 +62,7 @@ final class Routes {
       AuditLog audit,
       int maxIngestRequests,
       int maxQueries,
+      LiveSockets.Budget live,
       List<String> allowedOrigins) {
     registry.register(latency);
     this.auth = auth;
@@ -77,7 +78,7 @@ final class Routes {
         vertx.createSharedWorkerExecutor(
             "queries", Math.max(2, Runtime.getRuntime().availableProcessors()));
     QueryHandlers query = new QueryHandlers(agg, queryWorkers, maxQueries);
-    OpsHandlers ops = new OpsHandlers(agg, registry, rate);
+    OpsHandlers ops = new OpsHandlers(agg, registry, rate, guard::open, this::livePoints);
     DashboardHandler dashboard = new DashboardHandler(agg, ops, queryWorkers);
     WorkerExecutor adminWorkers = vertx.createSharedWorkerExecutor("alerts", 2);
     Aggregator embedded = agg.embedded(); // null in cluster mode
@@ -87,7 +88,7 @@ final class Routes {
     UserHandlers users = embedded == null ? null : new UserHandlers(embedded, adminWorkers);
     sockets =
         new LiveSockets(
-            vertx, agg, vertx.createSharedWorkerExecutor("live", 2), allowedOrigins, hosts);
+            vertx, agg, vertx.createSharedWorkerExecutor("live", 2), live, allowedOrigins, hosts);
     if (embedded != null) {
       embedded.alerts().addListener(sockets::broadcast);
     }
@@ -402,5 +403,10 @@ final class Routes {
                   });
               ctx.next();
             });
+  }
+
+  /** Points the live subscriptions keep; for health (the sockets are made after its handler). */
+  private long livePoints() {
+    return sockets.points();
   }
 }

@@ -31,6 +31,7 @@ public record ServerConfig(
     int port,
     int maxIngestRequests,
     int maxQueries,
+    LiveSockets.Budget live,
     ConnectionGuard.Limits connections,
     List<String> allowedHosts,
     List<String> allowedOrigins,
@@ -190,6 +191,9 @@ public record ServerConfig(
         intIn(v, Setting.PORT, 0, 65_535),
         intIn(v, Setting.MAX_INGEST_REQUESTS, 1, 100_000),
         intIn(v, Setting.MAX_QUERIES, 1, 100_000),
+        new LiveSockets.Budget(
+            longIn(v, Setting.MAX_LIVE_POINTS_PER_CONNECTION, 1, Long.MAX_VALUE / 4),
+            longIn(v, Setting.MAX_LIVE_POINTS, 1, Long.MAX_VALUE / 4)),
         new ConnectionGuard.Limits(
             duration(v, Setting.BODY_TIMEOUT),
             duration(v, Setting.IDLE_TIMEOUT),

@@ -116,6 +116,14 @@ enum Setting {
       "Log kept behind the last checkpoint (for dedup after a restart), at most"),
   MAX_QUERY_POINTS("maxQueryPoints", "11000", "Output buckets one query may span, at most"),
   MAX_ALERTS("maxAlerts", "10000", "Alert rules at most"),
+  MAX_LIVE_POINTS_PER_CONNECTION(
+      "maxLivePointsPerConnection",
+      "250000",
+      "Points (series × buckets) the live subscriptions of one WebSocket connection may keep, at most; a subscription past it is refused"),
+  MAX_LIVE_POINTS(
+      "maxLivePoints",
+      "2000000",
+      "Points the live subscriptions of every connection may keep together (~70 bytes each), at most; a subscription past it is refused"),
   ALLOWED_HOSTS(
       "allowedHosts",
       "",

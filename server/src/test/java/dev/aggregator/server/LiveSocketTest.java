@@ -6,6 +6,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.aggregator.event.Timestamps;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
@@ -131,6 +133,77 @@ class LiveSocketTest {
       }
       assertThat(snapshots).isEqualTo(LiveSockets.MAX_SUBSCRIPTIONS);
       assertThat(refused).isEqualTo(50);
+    }
+  }
+
+  /** 81 series × 1,441 buckets = 116,721 points at most: two fit the default 250,000. */
+  private static final String WIDE =
+      "{\"metric\":\"click_count\",\"start\":\"now-1d\",\"granularity\":\"1m\","
+          + "\"groupBy\":\"page\",\"limit\":80}";
+
+  private static String subscribe(String id, String query) {
+    return "{\"type\":\"subscribe\",\"id\":\"" + id + "\",\"query\":" + query + "}";
+  }
+
+  @Test
+  void subscriptionsPastThePointBudgetsAreRefusedAndFreeingOneLetsTheNextIn() throws Exception {
+    try (WsClient ws = new WsClient(server.port(), true)) {
+      ws.send(subscribe("a", WIDE));
+      ws.next(WsClient.type("snapshot", "a"));
+      ws.send(subscribe("b", WIDE));
+      ws.next(WsClient.type("snapshot", "b"));
+      ws.send(subscribe("c", WIDE));
+      assertThat(ws.next(WsClient.type("error", "c")).get("message").asText())
+          .isEqualTo(
+              "this subscription could keep 116721 points and this connection's keep 233442; at"
+                  + " most 250000 per connection (maxLivePointsPerConnection): unsubscribe some,"
+                  + " use a coarser granularity or shorten the range");
+      ws.send("{\"type\":\"unsubscribe\",\"id\":\"a\"}");
+      ws.next(WsClient.type("unsubscribed", "a"));
+      ws.send(subscribe("c", WIDE));
+      ws.next(WsClient.type("snapshot", "c"));
+    }
+
+    // Across connections: 17 × 116,721 fit the default 2,000,000, an 18th does not.
+    List<WsClient> open = new ArrayList<>();
+    try {
+      for (int i = 0; i < 18; i++) {
+        WsClient ws = new WsClient(server.port(), true);
+        open.add(ws);
+        JsonNode m = subscribeRetryingWhileGloballyFull(ws, "w" + i, i < 17);
+        assertThat(m.get("type").asText())
+            .as("connection " + i)
+            .isEqualTo(i < 17 ? "snapshot" : "error");
+        if (i == 17) {
+          assertThat(m.get("message").asText())
+              .isEqualTo(
+                  "live subscriptions on this server keep 1984257 points; this one could add"
+                      + " 116721 of at most 2000000 (maxLivePoints): retry later or ask for fewer"
+                      + " points");
+        }
+      }
+      open.remove(0).close(); // its share comes back once the server sees it closed
+      JsonNode m = subscribeRetryingWhileGloballyFull(open.get(open.size() - 1), "again", true);
+      assertThat(m.get("type").asText()).isEqualTo("snapshot");
+    } finally {
+      open.forEach(WsClient::close);
+    }
+  }
+
+  /**
+   * Subscribes to {@link #WIDE}; while {@code retry} and the answer is the server-wide budget's
+   * error (shares of closed connections come back asynchronously), tries again for up to 5 s.
+   */
+  private static JsonNode subscribeRetryingWhileGloballyFull(WsClient ws, String id, boolean retry)
+      throws Exception {
+    for (int attempt = 0; ; attempt++) {
+      ws.send(subscribe(id + "-" + attempt, WIDE));
+      String mine = id + "-" + attempt;
+      JsonNode m = ws.next(x -> x.path("id").asText().equals(mine));
+      if (!retry || !m.path("message").asText().contains("(maxLivePoints)") || attempt == 50) {
+        return m;
+      }
+      Thread.sleep(100);
     }
   }
 

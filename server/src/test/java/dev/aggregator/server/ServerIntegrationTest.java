@@ -168,9 +168,10 @@ class ServerIntegrationTest {
   }
 
   @Test
-  void batchesAreDecodedOnWorkersNeverOnAnEventLoop() throws Exception {
+  void largeBodiesAreDecodedOnWorkersNeverOnAnEventLoop() throws Exception {
     // Watches the threads of this JVM (the server runs in it) while bodies that take long to
-    // decode go in: every thread seen inside the decoder must be one of the ingest workers. On an
+    // decode go in (over IngestHandlers.INLINE_DECODE_BYTES): every thread seen inside the decoder
+    // must be one of the ingest workers. On an
     // event loop such a body stalled every connection of that loop for seconds.
     StringBuilder body = new StringBuilder();
     long now = System.currentTimeMillis();
@@ -425,6 +426,10 @@ class ServerIntegrationTest {
         assertThat(answer).startsWith("HTTP/1.1 503");
         assertThat(answer)
             .contains("3 connections are open from your address (maxConnectionsPerAddress)");
+      }
+      try (java.net.Socket silent = new java.net.Socket("127.0.0.1", server.port())) {
+        silent.setSoTimeout(5_000); // one that asks nothing is closed after a moment, not kept
+        assertThat(silent.getInputStream().read()).as("closed by the server").isEqualTo(-1);
       }
     } finally {
       for (java.net.Socket s : open) {
