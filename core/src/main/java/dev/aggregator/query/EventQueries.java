@@ -93,9 +93,10 @@ final class EventQueries {
     }
     try {
       if (!store.awaitVisible(appliedSequence.getAsLong(), VISIBLE_WAIT_MS)) {
-        warnings.add(
-            "the event store is behind the rollups: the newest events may be missing from this"
-                + " answer");
+        // Exact or refused: an answer without the newest events would look complete.
+        throw new EventsUnavailableException(
+            "this query needs the raw events, and the event store cannot show the newest of them"
+                + " now (see /api/events/health); retry shortly");
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();

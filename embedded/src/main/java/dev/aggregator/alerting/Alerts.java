@@ -3,6 +3,7 @@ package dev.aggregator.alerting;
 import dev.aggregator.aggregation.Catalog;
 import dev.aggregator.aggregation.Durations;
 import dev.aggregator.aggregation.Tier;
+import dev.aggregator.query.EventsUnavailableException;
 import dev.aggregator.query.InvalidQueryException;
 import dev.aggregator.query.QueryEngine;
 import dev.aggregator.storage.MetadataStore;
@@ -345,6 +346,11 @@ public final class Alerts implements AutoCloseable {
       try {
         j = windows.judge(a.rule(), now);
       } catch (InvalidQueryException e) {
+        evaluationErrors.inc();
+        LOG.debug("alert {} not evaluated: {}", a.id(), e.getMessage());
+        continue;
+      } catch (EventsUnavailableException e) {
+        // Judged on part of the events it could fire or resolve wrongly: it waits, as it is.
         evaluationErrors.inc();
         LOG.debug("alert {} not evaluated: {}", a.id(), e.getMessage());
         continue;

@@ -7,6 +7,7 @@ import dev.aggregator.live.AnswerDiff;
 import dev.aggregator.live.LiveSchedule;
 import dev.aggregator.live.LiveSchedule.Subscription;
 import dev.aggregator.live.LiveSchedule.Target;
+import dev.aggregator.query.EventsUnavailableException;
 import dev.aggregator.query.InvalidQueryException;
 import dev.aggregator.query.Query;
 import dev.aggregator.query.QueryResult;
@@ -357,6 +358,8 @@ final class LiveSockets {
               release(client, id);
               if (done.cause() instanceof InvalidQueryException e) {
                 error(ws, id, e.parameter() + ": " + e.getMessage());
+              } else if (done.cause() instanceof EventsUnavailableException e) {
+                error(ws, id, e.getMessage());
               } else {
                 LOG.error("subscription {} failed", id, done.cause());
                 error(ws, id, "the query failed; it has been logged");
@@ -423,6 +426,8 @@ final class LiveSockets {
                   answer = run(group.getKey());
                 } catch (InvalidQueryException e) {
                   continue; // valid at subscription, e.g. now past a tier's retention: no update
+                } catch (EventsUnavailableException e) {
+                  continue; // the event store is healing: the update follows once it has
                 }
                 for (Target<ServerWebSocket> t : group.getValue()) {
                   QueryResult changes = t.subscription().diff.changes(answer);

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import dev.aggregator.aggregation.Catalog;
 import dev.aggregator.aggregation.EventSchema;
 import dev.aggregator.event.Timestamps;
+import dev.aggregator.query.EventsUnavailableException;
 import dev.aggregator.query.InvalidQueryException;
 import dev.aggregator.query.Query;
 import dev.aggregator.query.QueryParser;
@@ -64,6 +65,9 @@ final class QueryHandlers {
               } else if (done.cause() instanceof ClusterEngine.Unavailable e) {
                 ctx.response().putHeader("Retry-After", "1");
                 Http.error(ctx, 503, "rollups_unavailable", e.getMessage());
+              } else if (done.cause() instanceof EventsUnavailableException e) {
+                ctx.response().putHeader("Retry-After", "1");
+                Http.error(ctx, 503, "events_unavailable", e.getMessage());
               } else {
                 ctx.fail(done.cause());
               }
