@@ -137,6 +137,7 @@ public final class Aggregator implements AutoCloseable {
             });
     runner.toRawEvents(rawChunk, rawFirst[0]);
     runner.replay(chunk);
+    rawEvents.healFrom(log::read); // after a full disk the event store re-reads the log in place
     this.recovery = log.recoveryReport();
     LOG.info(
         "replayed {} events from {} log segment(s) in {} ms{}",

@@ -529,6 +529,76 @@ public final class FileEventLog implements EventLog {
     }
   }
 
+  /**
+   * Hands {@code to} every logged record from {@code from} through {@code last}, in order, while
+   * the log goes on taking appends: the read side the event store heals from after a full disk. The
+   * records must be synced (every record a consumer was handed is) and not trimmed (trimming waits
+   * for the event store's committed position, which a failed store does not advance).
+   *
+   * @throws IOException if a segment cannot be read or a record in the range is missing or corrupt
+   */
+  public void read(long from, long last, Consumer<LoggedEvent> to) throws IOException {
+    if (from > last) {
+      return;
+    }
+    List<Path> segments = segments(dir);
+    CRC32C crc = new CRC32C();
+    EventProperties.Builder scratch = EventProperties.builder();
+    long sequence = -1;
+    for (int i = 0; i < segments.size() && sequence <= last; i++) {
+      long base = baseSequence(segments.get(i));
+      long next = i + 1 < segments.size() ? baseSequence(segments.get(i + 1)) : Long.MAX_VALUE;
+      if (next <= from) {
+        continue;
+      }
+      if (sequence < 0 && base > from) {
+        throw new IOException("the log no longer holds record " + from);
+      }
+      sequence = base;
+      try (FileChannel ch = FileChannel.open(segments.get(i), StandardOpenOption.READ)) {
+        long size = ch.size();
+        if (size == 0) {
+          continue;
+        }
+        MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_ONLY, 0, size);
+        int pos = 0;
+        while (pos < size && sequence <= last) {
+          int length = validRecordLength(map, pos, (int) size, crc);
+          if (length < 0) {
+            throw new IOException("the log's record " + sequence + " cannot be read");
+          }
+          if (sequence >= from) {
+            to.accept(
+                EventCodec.decode(
+                    sequence, map.slice(pos + RecordBuffer.HEADER_BYTES, length), scratch));
+          }
+          sequence++;
+          pos += RecordBuffer.HEADER_BYTES + length;
+        }
+      }
+    }
+    if (sequence <= last) {
+      throw new IOException("the log ends before record " + last);
+    }
+  }
+
+  /** The payload length of the record at {@code pos}, or -1 if it is torn or corrupt. */
+  private static int validRecordLength(ByteBuffer map, int pos, int limit, CRC32C crc) {
+    if (limit - pos < RecordBuffer.HEADER_BYTES) {
+      return -1;
+    }
+    int length = map.getInt(pos);
+    int expectedCrc = map.getInt(pos + 4);
+    if (length <= 0
+        || length > MAX_RECORD_BYTES
+        || length > limit - pos - RecordBuffer.HEADER_BYTES) {
+      return -1;
+    }
+    crc.reset();
+    crc.update(map.slice(pos + RecordBuffer.HEADER_BYTES, length));
+    return (int) crc.getValue() == expectedCrc ? length : -1;
+  }
+
   /** Times the log healed after a failure (cut back to its last fsync and went on). */
   public long heals() {
     return heals.get();
@@ -701,21 +771,8 @@ public final class FileEventLog implements EventLog {
       }
     }
 
-    /** The payload length of the record at {@code pos}, or -1 if it is torn or corrupt. */
     private int validRecordLength(ByteBuffer map, int pos, int limit) {
-      if (limit - pos < RecordBuffer.HEADER_BYTES) {
-        return -1;
-      }
-      int length = map.getInt(pos);
-      int expectedCrc = map.getInt(pos + 4);
-      if (length <= 0
-          || length > MAX_RECORD_BYTES
-          || length > limit - pos - RecordBuffer.HEADER_BYTES) {
-        return -1;
-      }
-      crc.reset();
-      crc.update(map.slice(pos + RecordBuffer.HEADER_BYTES, length));
-      return (int) crc.getValue() == expectedCrc ? length : -1;
+      return FileEventLog.validRecordLength(map, pos, limit, crc);
     }
 
     private void cut(Path segment, long at, long size) throws IOException {

@@ -50,6 +50,8 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.duckdb.DuckDBConnection;
@@ -84,6 +86,10 @@ public final class ParquetEventStore implements AutoCloseable, RawEvents {
   private static final Pattern LEADING_WITH =
       Pattern.compile("^\\s*with\\s+(?!recursive\\b)", Pattern.CASE_INSENSITIVE);
   private static final Batch STOP = new Batch(List.of(), 0, 0, null);
+
+  /** How long a failed store waits between attempts to heal (see {@link #failed()}). */
+  static final long HEAL_INTERVAL_MILLIS = 1000;
+
   private static final Batch WAKE = new Batch(List.of(), 0, 0, null);
 
   /**
@@ -260,12 +266,21 @@ public final class ParquetEventStore implements AutoCloseable, RawEvents {
   private volatile long sealWanted = Long.MIN_VALUE;
   private volatile Throwable failure;
   private long lastQueuedSequence;
+  // Healing in place (healFrom): while healing, appends only note how far the log went (under
+  // healLock, which the writer takes to finish a heal) and the writer re-reads it all from the log.
+  private volatile LogReader healFrom;
+  private volatile boolean healing;
+  private final Object healLock = new Object();
+  private long missedUpTo = Long.MIN_VALUE; // guarded by healLock
+  private final AtomicLong heals = new AtomicLong();
 
   // Writer-thread state.
   private final ColumnRegistry registry;
   private StagingChunk chunk;
   private Future<?> sealing = CompletableFuture.completedFuture(null);
   private long handedOff = Long.MIN_VALUE; // last sequence of the chunk given to the sealer
+  private long stagedUpTo; // last sequence staged: later batches skip up to it
+  private long receivedUpTo = Long.MIN_VALUE; // last sequence taken from the queue, staged or not
   private volatile long lastRetentionNanos = System.nanoTime();
 
   private ParquetEventStore(Path dir, Options options) throws IOException, SQLException {
@@ -279,6 +294,7 @@ public final class ParquetEventStore implements AutoCloseable, RawEvents {
     this.registry = ColumnRegistry.of(manifest.columns());
     this.current = new Snapshot(manifest);
     this.lastQueuedSequence = manifest.committedSequence();
+    this.stagedUpTo = manifest.committedSequence();
     this.queueRoom = new Semaphore(options.queueEvents());
     this.root = (DuckDBConnection) DriverManager.getConnection("jdbc:duckdb:");
     try (Statement s = root.createStatement()) {
@@ -339,6 +355,19 @@ public final class ParquetEventStore implements AutoCloseable, RawEvents {
    */
   public void append(List<Event> events, long firstSequence, Runnable staged)
       throws InterruptedException {
+    if (healing && !closed.get()) {
+      synchronized (healLock) {
+        if (healing) { // the writer re-reads these from the log once the disk has room again
+          long last = firstSequence + events.size() - 1;
+          missedUpTo = Math.max(missedUpTo, last);
+          lastQueuedSequence = Math.max(lastQueuedSequence, last);
+          if (staged != null) {
+            staged.run();
+          }
+          return;
+        }
+      }
+    }
     checkUsable();
     int skip = (int) Math.max(0, Math.min(events.size(), lastQueuedSequence + 1 - firstSequence));
     if (skip == events.size()) {
@@ -374,12 +403,30 @@ public final class ParquetEventStore implements AutoCloseable, RawEvents {
 
   /** The end of the newest day retention dropped; answers before it are not exact. */
   /**
-   * Whether the writer stopped on an error (a full disk, say): from then on nothing new becomes
-   * visible and raw-event queries are refused, until a restart replays the log from the position
-   * the files cover. (Healing in place needs the log's read side; not built yet.)
+   * Whether the writer stopped on an error (a full disk, say): meanwhile nothing new becomes
+   * visible and raw-event queries are refused. With {@link #healFrom} the writer retries every
+   * {@link #HEAL_INTERVAL_MILLIS} and, once it can write again, re-reads from the log everything
+   * after the position its files cover; without, the store stays failed until a restart replays the
+   * log from there.
    */
   public boolean failed() {
     return failure != null;
+  }
+
+  /** The log's read side: hands over every record from {@code from} through {@code last}. */
+  @FunctionalInterface
+  public interface LogReader {
+    void read(long from, long last, Consumer<LoggedEvent> to) throws IOException;
+  }
+
+  /** Lets the store heal in place from the log after a write error (see {@link #failed()}). */
+  public void healFrom(LogReader reader) {
+    this.healFrom = reader;
+  }
+
+  /** Times the store healed after a failure. */
+  public long heals() {
+    return heals.get();
   }
 
   @Override
@@ -785,6 +832,38 @@ public final class ParquetEventStore implements AutoCloseable, RawEvents {
   // ---------------------------------------------------------------- writer and sealer threads
 
   private void runWriter() {
+    while (true) {
+      Throwable cause = stage();
+      if (cause == null) {
+        return;
+      }
+      boolean heals = healFrom != null && !closed.get();
+      LOG.error(
+          heals
+              ? "event store writer failed; healing from the log once it can write again"
+              : "event store writer failed; the log will replay what it had not sealed",
+          cause);
+      if (!heals) {
+        failure = cause;
+        queueRoom.release(options.queueEvents());
+        synchronized (this) {
+          notifyAll();
+        }
+        return;
+      }
+      healing = true; // first: an append that sees the failure must take the healing path
+      failure = cause;
+      synchronized (this) {
+        notifyAll();
+      }
+      if (!heal()) {
+        return;
+      }
+    }
+  }
+
+  /** Stages and seals until stopped (null) or until an error, which it returns. Writer thread. */
+  private Throwable stage() {
     boolean stopping = false;
     try {
       while (true) {
@@ -825,17 +904,150 @@ public final class ParquetEventStore implements AutoCloseable, RawEvents {
         if (stopping && queue.isEmpty() && chunk.lastSequence() <= committed) {
           sealing.get();
           chunk.delete();
-          return;
+          return null;
         }
       }
     } catch (Throwable t) {
-      Throwable cause = t instanceof ExecutionException && t.getCause() != null ? t.getCause() : t;
-      LOG.error("event store writer failed; the log will replay what it had not sealed", cause);
-      failure = cause;
-      queueRoom.release(options.queueEvents());
-      synchronized (this) {
-        notifyAll();
+      if (stopping) {
+        LOG.error("event store writer failed while stopping", t);
+        failure = t;
+        return null;
       }
+      return t instanceof ExecutionException && t.getCause() != null ? t.getCause() : t;
+    }
+  }
+
+  /**
+   * After a write error: drops what waits (it is in the log), and every {@link
+   * #HEAL_INTERVAL_MILLIS} tries to start over from the files' committed position, re-reading the
+   * log from there. Returns true once healed, false when the store is closed meanwhile (the next
+   * start replays the log). Writer thread.
+   */
+  private boolean heal() {
+    long discardedUpTo = Long.MIN_VALUE;
+    long nextAttempt = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(HEAL_INTERVAL_MILLIS);
+    while (true) {
+      try {
+        // Wakes (a waiting query) do not hurry an attempt: each re-reads the log since the
+        // committed position, which on a still-full disk is work thrown away.
+        long left = nextAttempt - System.nanoTime();
+        Batch b = left > 0 ? queue.poll(left, TimeUnit.NANOSECONDS) : queue.poll();
+        for (; b != null; b = queue.poll()) {
+          if (b == STOP) {
+            return false;
+          }
+          if (b != WAKE) {
+            discardedUpTo = Math.max(discardedUpTo, b.firstSequence() + b.events().size() - 1);
+            queueRoom.release(b.permits());
+            if (b.staged() != null) {
+              b.staged().run();
+            }
+          }
+        }
+      } catch (InterruptedException e) {
+        return false;
+      }
+      if (System.nanoTime() - nextAttempt < 0) {
+        continue;
+      }
+      nextAttempt = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(HEAL_INTERVAL_MILLIS);
+      try {
+        restage(discardedUpTo);
+        heals.incrementAndGet();
+        LOG.warn("event store healed: re-read the log from its committed position");
+        return true;
+      } catch (Exception e) {
+        LOG.debug("event store not healed yet: {}", e.toString());
+      }
+    }
+  }
+
+  /** Drops the staged and half-sealed files and stages the log again from the files' position. */
+  private void restage(long discardedUpTo) throws Exception {
+    try {
+      sealing.get();
+    } catch (ExecutionException e) {
+      // the seal that failed; its half-written files go below
+    }
+    try {
+      chunk.finish();
+    } catch (IOException e) {
+      // the buffered tail could not be written: the file goes anyway
+    }
+    deletePartial();
+    chunk = newChunk(List.of());
+    sealing = CompletableFuture.completedFuture(null);
+    handedOff = committedSequence();
+    stagedUpTo = committedSequence();
+    long upTo;
+    synchronized (healLock) { // everything the store was handed so far, staged or not
+      upTo = Math.max(receivedUpTo, Math.max(discardedUpTo, missedUpTo));
+    }
+    restageFromLog(committedSequence() + 1, upTo);
+    // The rest under the lock, so that no append slips between the re-read and the switch back.
+    synchronized (healLock) {
+      restageFromLog(Math.max(stagedUpTo, committedSequence()) + 1, missedUpTo);
+      failure = null;
+      healing = false;
+    }
+  }
+
+  private void restageFromLog(long from, long last) throws Exception {
+    long dropBefore = current.manifest.horizonMillis();
+    try {
+      healFrom.read(
+          from,
+          last,
+          logged -> {
+            try {
+              chunk.add(logged.event(), logged.sequence(), dropBefore);
+              stagedUpTo = logged.sequence();
+              if (chunk.rows() >= options.chunkEvents()) {
+                handOff();
+              }
+            } catch (Exception e) {
+              throw new HealFailed(e);
+            }
+          });
+    } catch (HealFailed e) {
+      throw (Exception) e.getCause();
+    }
+  }
+
+  private static final class HealFailed extends RuntimeException {
+    HealFailed(Exception cause) {
+      super(cause);
+    }
+  }
+
+  /**
+   * Deletes staging files and files no snapshot lists (what a failed seal left), keeping those an
+   * older snapshot's queries may still read.
+   */
+  private void deletePartial() throws IOException {
+    Set<Path> keep = new HashSet<>();
+    keep.add(dir.resolve(StoreManifest.NAME));
+    synchronized (snapshotLock) {
+      List<Snapshot> all = new ArrayList<>(retired);
+      all.add(current);
+      for (Snapshot snap : all) {
+        for (StoreManifest.FileEntry f : snap.manifest.files()) {
+          keep.add(dir.resolve(f.path()));
+        }
+      }
+      for (Obsolete o : obsolete) {
+        keep.add(o.path());
+      }
+    }
+    Path duckdbTemp = stagingDir.resolve("duckdb");
+    try (Stream<Path> walk = Files.walk(dir)) {
+      for (Path p : (Iterable<Path>) walk::iterator) {
+        if (Files.isRegularFile(p) && !keep.contains(p) && !p.startsWith(duckdbTemp)) {
+          Files.deleteIfExists(p);
+        }
+      }
+    } catch (UncheckedIOException e) {
+      throw e.getCause();
     }
   }
 
@@ -865,8 +1077,16 @@ public final class ParquetEventStore implements AutoCloseable, RawEvents {
   private void write(Batch b) throws IOException {
     long dropBefore = current.manifest.horizonMillis();
     List<Event> events = b.events();
-    for (int i = 0; i < events.size(); i++) {
+    if (!events.isEmpty()) { // before staging: a heal re-reads this batch if staging it fails
+      receivedUpTo = Math.max(receivedUpTo, b.firstSequence() + events.size() - 1);
+    }
+    // Past a heal, a batch queued while it re-read the log may hold records staged already.
+    int from = (int) Math.max(0, Math.min(events.size(), stagedUpTo + 1 - b.firstSequence()));
+    for (int i = from; i < events.size(); i++) {
       chunk.add(events.get(i), b.firstSequence() + i, dropBefore);
+    }
+    if (!events.isEmpty()) {
+      stagedUpTo = Math.max(stagedUpTo, b.firstSequence() + events.size() - 1);
     }
     queueRoom.release(b.permits());
     if (b.staged() != null) {

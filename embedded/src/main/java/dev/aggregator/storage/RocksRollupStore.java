@@ -250,10 +250,10 @@ public final class RocksRollupStore implements RollupStore {
               .setMaxTotalWalSize(MAX_TOTAL_WAL_BYTES)
               .setMaxLogFileSize(INFO_LOG_BYTES)
               .setKeepLogFileNum(INFO_LOGS_KEPT)
-              // With a file manager RocksDB polls for free space after ENOSPC and resumes by
-              // itself;
-              // without one its background error is sticky and every later checkpoint fails until
-              // a restart (RocksJava has no resume()).
+              // With a file manager RocksDB polls for free space every 5 s after ENOSPC and
+              // resumes by itself once the largest write buffer (64 MiB) fits; without one its
+              // background error is sticky and every checkpoint fails until a restart (RocksJava
+              // has no resume()).
               .setSstFileManager(own(owned, new SstFileManager(Env.getDefault())));
       List<ColumnFamilyDescriptor> families =
           List.of(

@@ -98,7 +98,7 @@ final class EmbeddedEngine implements Engine {
     if (agg.rawEvents() != null && agg.rawEvents().failed()) {
       reasons.add(
           "the event store stopped on a write error: queries that need raw events are refused"
-              + " until a restart, which rewrites them from the log");
+              + " until it has re-read the log, once it can write again");
     }
     if (agg.rollups().memoryBytes() >= agg.rollups().maxMemoryBytes()) {
       reasons.add("rollup rows in memory are at their budget (maxMemoryBytes)");
