@@ -4,11 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.sun.net.httpserver.HttpServer;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,8 +16,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -33,7 +28,6 @@ import org.junit.jupiter.api.io.TempDir;
  * events sent. Repeated over several crash rounds on one data directory.
  */
 class CrashRecoveryTest {
-  private static final Pattern LISTENING = Pattern.compile("listening on http://[^:]+:(\\d+)");
   private static final int ROUNDS = 3;
   private static final int WRITERS = 4;
   private static final int BATCH = 50;
@@ -283,42 +277,13 @@ class CrashRecoveryTest {
   private record Server(Process process, TestClient client) {}
 
   private Server startServer(String... flags) throws Exception {
-    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    ProcessBuilder pb =
-        new ProcessBuilder(
-                java,
-                "-Xmx512m",
-                "-cp",
-                System.getProperty("java.class.path"),
-                Main.class.getName(),
-                "--port",
-                "0",
-                "--data-dir",
-                dir.toString(),
-                "--admin-key",
-                TestServers.ADMIN_KEY)
-            .redirectErrorStream(true);
-    pb.command().addAll(List.of(flags));
-    Process process = pb.start();
-    processes.add(process);
-    BufferedReader out =
-        new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    StringBuilder seen = new StringBuilder();
-    while (System.nanoTime() < deadline) {
-      String line = out.readLine();
-      if (line == null) {
-        break;
-      }
-      seen.append(line).append('\n');
-      Matcher m = LISTENING.matcher(line);
-      if (m.find()) {
-        Thread drain = new Thread(() -> out.lines().forEach(l -> {}), "drain");
-        drain.setDaemon(true);
-        drain.start();
-        return new Server(process, new TestClient(Integer.parseInt(m.group(1))));
-      }
-    }
-    throw new AssertionError("the server did not start:\n" + seen);
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "--port", "0", "--data-dir", dir.toString(), "--admin-key", TestServers.ADMIN_KEY));
+    args.addAll(List.of(flags));
+    ChildServer child = ChildServer.start(List.of("-Xmx512m"), args, line -> {});
+    processes.add(child.process());
+    return new Server(child.process(), child.client());
   }
 }

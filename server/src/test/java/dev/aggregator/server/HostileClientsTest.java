@@ -3,9 +3,7 @@ package dev.aggregator.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -17,8 +15,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -33,7 +29,6 @@ import org.junit.jupiter.api.io.TempDir;
  * one proves the budgets together keep the heap bounded.
  */
 class HostileClientsTest {
-  private static final Pattern LISTENING = Pattern.compile("listening on http://[^:]+:(\\d+)");
 
   @TempDir Path dir;
   private final long now = System.currentTimeMillis();
@@ -449,54 +444,18 @@ class HostileClientsTest {
   }
 
   private void start() throws Exception {
-    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    Process p =
-        new ProcessBuilder(
-                java,
-                "-Xmx1g",
-                "-XX:+ExitOnOutOfMemoryError",
-                "-cp",
-                System.getProperty("java.class.path"),
-                Main.class.getName(),
-                "--port",
-                "0",
-                "--data-dir",
-                dir.toString(),
-                "--admin-key",
-                TestServers.ADMIN_KEY)
-            .redirectErrorStream(true)
-            .start();
-    process = p;
-    BufferedReader out =
-        new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
-    StringBuilder seen = new StringBuilder();
-    while (System.nanoTime() < deadline) {
-      String line = out.readLine();
-      if (line == null) {
-        break;
-      }
-      seen.append(line).append('\n');
-      Matcher m = LISTENING.matcher(line);
-      if (m.find()) {
-        Thread drain =
-            new Thread(
-                () ->
-                    out.lines()
-                        .forEach(
-                            l -> {
-                              if (l.contains("OutOfMemoryError")) {
-                                outOfMemory.set(true);
-                              }
-                            }),
-                "drain");
-        drain.setDaemon(true);
-        drain.start();
-        port = Integer.parseInt(m.group(1));
-        client = new TestClient(port);
-        return;
-      }
-    }
-    throw new AssertionError("the server did not start:\n" + seen);
+    ChildServer child =
+        ChildServer.start(
+            List.of("-Xmx1g", "-XX:+ExitOnOutOfMemoryError"),
+            List.of(
+                "--port", "0", "--data-dir", dir.toString(), "--admin-key", TestServers.ADMIN_KEY),
+            line -> {
+              if (line.contains("OutOfMemoryError")) {
+                outOfMemory.set(true);
+              }
+            });
+    process = child.process();
+    port = child.port();
+    client = child.client();
   }
 }

@@ -3,9 +3,6 @@ package dev.aggregator.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.DayOfWeek;
 import java.time.Instant;
@@ -17,7 +14,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -44,7 +40,6 @@ import org.junit.jupiter.api.io.TempDir;
  * only, as long as both values are within the sketch's rank error of the exact percentile.
  */
 class RestartEquivalenceTest {
-  private static final Pattern LISTENING = Pattern.compile("listening on http://[^:]+:(\\d+)");
   private static final int EVENTS = 200_000;
   private static final int BATCH = 5_000;
   private static final long HOUR = 3_600_000L;
@@ -397,33 +392,10 @@ class RestartEquivalenceTest {
   private record Child(Process process, TestClient client) {}
 
   private Child startChild(String[] flags) throws Exception {
-    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    List<String> command = new ArrayList<>();
-    command.addAll(
-        List.of(
-            java, "-Xmx1g", "-cp", System.getProperty("java.class.path"), Main.class.getName()));
-    command.addAll(List.of(flags));
-    command.addAll(List.of("--admin-key", TestServers.ADMIN_KEY));
-    Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-    processes.add(process);
-    BufferedReader out =
-        new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    StringBuilder seen = new StringBuilder();
-    while (System.nanoTime() < deadline) {
-      String line = out.readLine();
-      if (line == null) {
-        break;
-      }
-      seen.append(line).append('\n');
-      Matcher m = LISTENING.matcher(line);
-      if (m.find()) {
-        Thread drain = new Thread(() -> out.lines().forEach(l -> {}), "drain");
-        drain.setDaemon(true);
-        drain.start();
-        return new Child(process, new TestClient(Integer.parseInt(m.group(1))));
-      }
-    }
-    throw new AssertionError("the server did not start:\n" + seen);
+    List<String> args = new ArrayList<>(List.of(flags));
+    args.addAll(List.of("--admin-key", TestServers.ADMIN_KEY));
+    ChildServer child = ChildServer.start(List.of("-Xmx1g"), args, line -> {});
+    processes.add(child.process());
+    return new Child(child.process(), child.client());
   }
 }
