@@ -280,7 +280,8 @@ public final class ParquetEventStore implements AutoCloseable, RawEvents {
   private Future<?> sealing = CompletableFuture.completedFuture(null);
   private long handedOff = Long.MIN_VALUE; // last sequence of the chunk given to the sealer
   private long stagedUpTo; // last sequence staged: later batches skip up to it
-  private long receivedUpTo = Long.MIN_VALUE; // last sequence taken from the queue, staged or not
+  // Last sequence taken from the queue, staged or dropped: a heal re-reads the log up to it.
+  private long receivedUpTo = Long.MIN_VALUE;
   private volatile long lastRetentionNanos = System.nanoTime();
 
   private ParquetEventStore(Path dir, Options options) throws IOException, SQLException {
@@ -401,7 +402,6 @@ public final class ParquetEventStore implements AutoCloseable, RawEvents {
     return committedSequence();
   }
 
-  /** The end of the newest day retention dropped; answers before it are not exact. */
   /**
    * Whether the writer stopped on an error (a full disk, say): meanwhile nothing new becomes
    * visible and raw-event queries are refused. With {@link #healFrom} the writer retries every
@@ -429,6 +429,7 @@ public final class ParquetEventStore implements AutoCloseable, RawEvents {
     return heals.get();
   }
 
+  /** The end of the newest day retention dropped; answers before it are not exact. */
   @Override
   public long horizonMillis() {
     return current.manifest.horizonMillis();
@@ -924,7 +925,6 @@ public final class ParquetEventStore implements AutoCloseable, RawEvents {
    * start replays the log). Writer thread.
    */
   private boolean heal() {
-    long discardedUpTo = Long.MIN_VALUE;
     long nextAttempt = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(HEAL_INTERVAL_MILLIS);
     while (true) {
       try {
@@ -937,7 +937,7 @@ public final class ParquetEventStore implements AutoCloseable, RawEvents {
             return false;
           }
           if (b != WAKE) {
-            discardedUpTo = Math.max(discardedUpTo, b.firstSequence() + b.events().size() - 1);
+            receivedUpTo = Math.max(receivedUpTo, b.firstSequence() + b.events().size() - 1);
             queueRoom.release(b.permits());
             if (b.staged() != null) {
               b.staged().run();
@@ -952,7 +952,7 @@ public final class ParquetEventStore implements AutoCloseable, RawEvents {
       }
       nextAttempt = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(HEAL_INTERVAL_MILLIS);
       try {
-        restage(discardedUpTo);
+        restage();
         heals.incrementAndGet();
         LOG.warn("event store healed: re-read the log from its committed position");
         return true;
@@ -963,7 +963,7 @@ public final class ParquetEventStore implements AutoCloseable, RawEvents {
   }
 
   /** Drops the staged and half-sealed files and stages the log again from the files' position. */
-  private void restage(long discardedUpTo) throws Exception {
+  private void restage() throws Exception {
     try {
       sealing.get();
     } catch (ExecutionException e) {
@@ -981,7 +981,7 @@ public final class ParquetEventStore implements AutoCloseable, RawEvents {
     stagedUpTo = committedSequence();
     long upTo;
     synchronized (healLock) { // everything the store was handed so far, staged or not
-      upTo = Math.max(receivedUpTo, Math.max(discardedUpTo, missedUpTo));
+      upTo = Math.max(receivedUpTo, missedUpTo);
     }
     restageFromLog(committedSequence() + 1, upTo);
     // The rest under the lock, so that no append slips between the re-read and the switch back.
@@ -1026,29 +1026,17 @@ public final class ParquetEventStore implements AutoCloseable, RawEvents {
    */
   private void deletePartial() throws IOException {
     Set<Path> keep = new HashSet<>();
-    keep.add(dir.resolve(StoreManifest.NAME));
     synchronized (snapshotLock) {
       List<Snapshot> all = new ArrayList<>(retired);
       all.add(current);
       for (Snapshot snap : all) {
-        for (StoreManifest.FileEntry f : snap.manifest.files()) {
-          keep.add(dir.resolve(f.path()));
-        }
+        keep.addAll(listed(snap.manifest));
       }
       for (Obsolete o : obsolete) {
         keep.add(o.path());
       }
     }
-    Path duckdbTemp = stagingDir.resolve("duckdb");
-    try (Stream<Path> walk = Files.walk(dir)) {
-      for (Path p : (Iterable<Path>) walk::iterator) {
-        if (Files.isRegularFile(p) && !keep.contains(p) && !p.startsWith(duckdbTemp)) {
-          Files.deleteIfExists(p);
-        }
-      }
-    } catch (UncheckedIOException e) {
-      throw e.getCause();
-    }
+    deleteFilesBut(keep, stagingDir.resolve("duckdb"));
   }
 
   /**
@@ -1547,30 +1535,44 @@ public final class ParquetEventStore implements AutoCloseable, RawEvents {
 
   /** Deletes every file the manifest does not list: a crash mid-write, temp files, staging. */
   private void deleteUnlisted(StoreManifest m) throws IOException {
-    Set<Path> keep = new HashSet<>();
-    keep.add(dir.resolve(StoreManifest.NAME));
-    for (StoreManifest.FileEntry f : m.files()) {
-      keep.add(dir.resolve(f.path()));
-    }
-    List<Path> dirs = new ArrayList<>();
-    try (Stream<Path> walk = Files.walk(dir)) {
-      for (Path p : (Iterable<Path>) walk::iterator) {
-        if (Files.isDirectory(p)) {
-          dirs.add(p);
-        } else if (!keep.contains(p)) {
-          LOG.info("deleting {}: not in the manifest", dir.relativize(p));
-          Files.delete(p);
-        }
-      }
-    } catch (UncheckedIOException e) {
-      throw e.getCause();
-    }
+    List<Path> dirs = deleteFilesBut(listed(m), null);
     dirs.sort(Comparator.comparingInt(Path::getNameCount).reversed());
     for (Path d : dirs) {
       if (!d.equals(dir)) {
         deleteIfEmpty(d);
       }
     }
+  }
+
+  /** The manifest and the files it lists. */
+  private Set<Path> listed(StoreManifest m) {
+    Set<Path> files = new HashSet<>();
+    files.add(dir.resolve(StoreManifest.NAME));
+    for (StoreManifest.FileEntry f : m.files()) {
+      files.add(dir.resolve(f.path()));
+    }
+    return files;
+  }
+
+  /**
+   * Deletes every file under the store but those in {@code keep} and under {@code spared} (unless
+   * null); returns the directories it walked.
+   */
+  private List<Path> deleteFilesBut(Set<Path> keep, Path spared) throws IOException {
+    List<Path> dirs = new ArrayList<>();
+    try (Stream<Path> walk = Files.walk(dir)) {
+      for (Path p : (Iterable<Path>) walk::iterator) {
+        if (Files.isDirectory(p)) {
+          dirs.add(p);
+        } else if (!keep.contains(p) && (spared == null || !p.startsWith(spared))) {
+          LOG.info("deleting {}: not in the manifest", dir.relativize(p));
+          Files.deleteIfExists(p);
+        }
+      }
+    } catch (UncheckedIOException e) {
+      throw e.getCause();
+    }
+    return dirs;
   }
 
   private void deleteIfEmpty(Path d) throws IOException {
